@@ -153,7 +153,7 @@
                 this.part("result-download").hidden = false;
             }
             this.part("result").hidden = false;
-            this.setState("done", `Stored as ${stored.name}`);
+            this.setState("done", "Stored.");
             this.queue.settled(this);
         }
 

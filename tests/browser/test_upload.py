@@ -105,7 +105,8 @@ async def expect_stored(row: Locator, path: Path) -> None:
     await expect(row.locator(".upload-result-sha256")).to_have_text(sha256_of(path))
     size = path.stat().st_size
     await expect(row.locator(".upload-result-size")).to_contain_text(f"({size:,} bytes)")
-    await expect(row.locator(".upload-status")).to_have_text(re.compile(r"^Stored as \S+$"))
+    await expect(row.locator(".upload-status")).to_have_text("Stored.")
+    await expect(row.locator(".upload-result-name")).to_have_text(re.compile(r"^\S+$"))
 
 
 async def test_three_files_from_the_picker_upload_in_parallel_and_show_their_digests(
