@@ -64,6 +64,14 @@ async def test_app_context_is_async_only_in_quart() -> None:
         assert quart.current_app.name == app.name
 
 
+def test_quart_renders_the_same_templates_with_jinja_in_async_mode(tmp_path: Path) -> None:
+    flask_app = create_flask_app(app_config(tmp_path / "flask", SEED_DEMO_USERS=False))
+    quart_app = create_quart_app(app_config(tmp_path / "quart"))
+    assert quart_app.jinja_env.is_async
+    assert not flask_app.jinja_env.is_async
+    assert flask_app.template_folder == quart_app.template_folder
+
+
 def test_from_prefixed_env_reads_flask_or_quart_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
