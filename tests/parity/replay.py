@@ -12,9 +12,11 @@ Any pair of apps built by `create_app`-style factories can be compared:
         after = await replay_quart(quart_app, row)
         assert comparable(after, row) == comparable(before, row)
 
-`replay_quart` starts the app itself (`async with app.test_app()`), so `before_serving` hooks run.
-Both sides receive byte-identical request bodies: the replay encodes forms and files itself
-rather than through each test client's own helpers.
+`parity_config(folder, **overrides)` is the test suite's `app_config`: test secrets, and the
+database and uploads folder under `folder`. `replay_quart` starts the app itself
+(`async with app.test_app()`), so `before_serving` hooks run. Both sides receive byte-identical
+request bodies: the replay encodes forms and files itself rather than through each test
+client's own helpers.
 """
 
 from __future__ import annotations
@@ -35,7 +37,18 @@ from quart import Quart
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from .table import API_KEY, DEMO_PASSWORD, Row
+from ..conftest import app_config as parity_config
+from .table import DEMO_PASSWORD, Row
+
+__all__ = [
+    "COMPARED_HEADERS",
+    "Observed",
+    "ReplayError",
+    "comparable",
+    "parity_config",
+    "replay_flask",
+    "replay_quart",
+]
 
 # Headers a client or a cache acts on. Date, Server and Content-Length are left out: the first
 # two belong to the server, and equal bodies already mean equal lengths.
@@ -80,19 +93,6 @@ class Observed:
     session: str | None
     body: str
     stored: tuple[tuple[str, str], ...]
-
-
-def parity_config(folder: Path, **overrides: Any) -> dict[str, Any]:
-    """Configuration for one app under replay: its own database and uploads under `folder`."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "parity-secret-key",
-        "API_KEY": API_KEY,
-        "DEMO_PASSWORD": DEMO_PASSWORD,
-        "DATABASE": str(folder / "users.sqlite3"),
-        "UPLOAD_FOLDER": str(folder / "uploads"),
-        **overrides,
-    }
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-API_KEY = "parity-api-key"
-DEMO_PASSWORD = "parity-demo-password"
+from ..conftest import API_KEY, DEMO_PASSWORD
 
 JSON = {"Accept": "application/json"}
 TEXT = {"Accept": "text/plain"}
