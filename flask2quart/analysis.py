@@ -254,10 +254,32 @@ class ModuleAnalysis(ScopedVisitor):
                 return "response"
             if receiver == "file_dict":
                 return {"get": "file", "getlist": "files", "values": "files"}.get(method)
-        for name in self.parsed.qualified_names(func):
+        for name in sorted(self.callees(expression)):
             if name in self.index.classes:
                 return f"instance:{name}"
+            if name in self.index.return_kinds:
+                return self.index.return_kinds[name]
         return None
+
+    def callees(self, node: cst.Call) -> set[str]:
+        """Fully qualified names the call may go to, methods of `self` and known instances too."""
+        candidates = set(self.parsed.qualified_names(node.func))
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            receiver = func.value
+            frame = self.frame
+            if (
+                isinstance(receiver, cst.Name)
+                and receiver.value in {"self", "cls"}
+                and frame is not None
+                and frame.owner is not None
+            ):
+                candidates.add(f"{frame.owner}.{method}")
+            kind = self.kind_of(receiver)
+            if kind is not None and kind.startswith("instance:"):
+                candidates.add(f"{kind.removeprefix('instance:')}.{method}")
+        return candidates
 
     def bind(self, target: cst.BaseExpression, kind: str | None) -> None:
         """Remember the kind of a name assigned in the current function."""

@@ -56,23 +56,7 @@ def _framework_call(analysis: ModuleAnalysis, node: cst.Call, name: str) -> None
 
 def project_async_callee(analysis: ModuleAnalysis, node: cst.Call) -> str | None:
     """The project's async function this call goes to, if it can be told."""
-    candidates = set(analysis.parsed.qualified_names(node.func))
-    func = node.func
-    if isinstance(func, cst.Attribute):
-        method = func.attr.value
-        receiver = func.value
-        frame = analysis.frame
-        if (
-            isinstance(receiver, cst.Name)
-            and receiver.value in {"self", "cls"}
-            and frame is not None
-            and frame.owner is not None
-        ):
-            candidates.add(f"{frame.owner}.{method}")
-        kind = analysis.kind_of(receiver)
-        if kind is not None and kind.startswith("instance:"):
-            candidates.add(f"{kind.removeprefix('instance:')}.{method}")
-    for candidate in sorted(candidates):
+    for candidate in sorted(analysis.callees(node)):
         if candidate in analysis.index.async_functions:
             return candidate
     return None

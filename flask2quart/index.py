@@ -10,6 +10,7 @@ import libcst as cst
 from flask2quart.names import (
     BLOCKING_CALLS,
     BLOCKING_MODULES,
+    CLIENT_REQUEST_METHODS,
     HOOK_METHODS,
     HOOK_REGISTRATION_ARGUMENT,
 )
@@ -39,6 +40,8 @@ class ProjectIndex:
     registered_hooks: set[str] = field(default_factory=set)
     wrappers: dict[str, Wrapper] = field(default_factory=dict)
     fixture_kinds: dict[str, str] = field(default_factory=dict)
+    return_kinds: dict[str, str] = field(default_factory=dict)
+    local_packages: set[str] = field(default_factory=set)
     blocking: dict[str, str] = field(default_factory=dict)
 
     def async_wrappers(self) -> set[str]:
@@ -53,11 +56,12 @@ def build_index(modules: Iterable[ParsedModule]) -> ProjectIndex:
     usages: list[tuple[set[str], str, bool]] = []
     collectors = []
     for parsed in modules:
+        index.local_packages.add(parsed.source.module.name.partition(".")[0])
         collector = _FactCollector(parsed, index, calls, usages)
         parsed.module.visit(collector)
         collectors.append(collector)
     for collector in collectors:
-        collector.resolve_fixture_kinds()
+        collector.resolve_returned_kinds()
     for names, decorated, decorated_is_async in usages:
         for wrapper in index.wrappers.values():
             if names & wrapper.decorator_names:
@@ -95,8 +99,10 @@ class _FactCollector(ScopedVisitor):
         self.index = index
         self.calls = calls
         self.usages = usages
-        self.fixture_returns: list[tuple[str, cst.BaseExpression, dict[str, cst.BaseExpression]]]
-        self.fixture_returns = []
+        # (function, fixture name or None, returned value, the function's simple assignments)
+        self.returns: list[
+            tuple[str, str | None, cst.BaseExpression, dict[str, cst.BaseExpression]]
+        ] = []
         self.local_values: list[dict[str, cst.BaseExpression]] = []
         self.fixture_names: list[str | None] = []
 
@@ -136,11 +142,11 @@ class _FactCollector(ScopedVisitor):
                 self.index.framework_objects.update(self.parsed.qualified_names(target.target))
 
     def visit_Return(self, node: cst.Return) -> None:
-        self._record_fixture_value(node.value)
+        self._record_returned_value(node.value)
 
     def visit_Yield(self, node: cst.Yield) -> None:
         if isinstance(node.value, cst.BaseExpression):
-            self._record_fixture_value(node.value)
+            self._record_returned_value(node.value)
 
     def visit_Call(self, node: cst.Call) -> None:
         callees = self.parsed.qualified_names(node.func)
@@ -209,30 +215,50 @@ class _FactCollector(ScopedVisitor):
                 return node.name.value
         return None
 
-    def _record_fixture_value(self, value: cst.BaseExpression | None) -> None:
-        if value is None or not self.fixture_names or self.fixture_names[-1] is None:
+    def _record_returned_value(self, value: cst.BaseExpression | None) -> None:
+        if value is None or not self.functions or not self.parsed.source.is_test:
             return
-        self.fixture_returns.append((self.fixture_names[-1], value, self.local_values[-1]))
+        function = self.definition_name(self.functions[-1])
+        self.returns.append((function, self.fixture_names[-1], value, self.local_values[-1]))
 
-    def resolve_fixture_kinds(self) -> None:
-        """Name the kind of object each fixture hands to tests, where it can be seen."""
-        for fixture, value, local_values in self.fixture_returns:
+    def resolve_returned_kinds(self) -> None:
+        """Name the kind of object test helpers and fixtures return, where it can be seen."""
+        for function, fixture, value, local_values in self.returns:
             kind = self._value_kind(value, local_values, depth=0)
-            if kind is not None:
+            if kind is None:
+                continue
+            self.index.return_kinds.setdefault(function, kind)
+            if fixture is not None:
                 self.index.fixture_kinds.setdefault(fixture, kind)
 
     def _value_kind(
         self, value: cst.BaseExpression, local_values: dict[str, cst.BaseExpression], depth: int
     ) -> str | None:
+        while isinstance(value, cst.Await):
+            value = value.expression
         if isinstance(value, cst.Name) and value.value in local_values and depth < 5:
             return self._value_kind(local_values[value.value], local_values, depth + 1)
         if isinstance(value, cst.Call):
-            if isinstance(value.func, cst.Attribute) and value.func.attr.value == "test_client":
+            func = value.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "test_client":
                 return "client"
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in CLIENT_REQUEST_METHODS
+                and _looks_like_client(func.value)
+            ):
+                return "response"
             for name in self.parsed.qualified_names(value.func):
                 if name in self.index.classes:
                     return f"instance:{name}"
         return None
+
+
+def _looks_like_client(expression: cst.BaseExpression) -> bool:
+    """`client`, `self._client`: test helpers name their test clients so."""
+    if isinstance(expression, cst.Name):
+        return expression.value.endswith("client")
+    return isinstance(expression, cst.Attribute) and expression.attr.value.endswith("client")
 
 
 def _argument(node: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
+from flask2quart.import_placement import add_import
 from flask2quart.report import Finding
 
 Rewrite = Callable[[cst.CSTNode], cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]]
@@ -28,15 +27,12 @@ class Plan:
         """Queue a rewrite; several rewrites of one node run in the order queued."""
         self.rewrites.setdefault(node, []).append(rewrite)
 
-    def apply(self, module: cst.Module) -> cst.Module:
+    def apply(self, module: cst.Module, *, local_packages: Collection[str]) -> cst.Module:
         """Carry out the edits on the module the plan was made from."""
         updated = module.visit(_PlanApplier(self))
-        if not self.imports:
-            return updated
-        context = CodemodContext()
-        for module_name, name in sorted(self.imports, key=lambda item: (item[0], item[1] or "")):
-            AddImportsVisitor.add_needed_import(context, module_name, name)
-        return AddImportsVisitor(context).transform_module(updated)
+        for target, name in sorted(self.imports, key=lambda item: (item[0], item[1] or "")):
+            updated = add_import(updated, target, name, local_packages=local_packages)
+        return updated
 
 
 class _PlanApplier(cst.CSTTransformer):

@@ -114,7 +114,8 @@ def port_sources(sources: Sequence[SourceFile], texts: dict[Path, str]) -> PortR
 def _port_module(module: ParsedModule, index: ProjectIndex) -> tuple[str, list[Finding]]:
     plan = Plan()
     module.module.visit(_PortRules(module, index, plan))
-    return plan.apply(module.module).code, plan.findings
+    local_packages = index.local_packages
+    return plan.apply(module.module, local_packages=local_packages).code, plan.findings
 
 
 def _syntax_error(source: SourceFile, error: cst.ParserSyntaxError) -> Finding:
