@@ -6,7 +6,7 @@ import libcst as cst
 
 from flask2quart.analysis import Frame, ModuleAnalysis
 from flask2quart.names import ASYNC_CONTEXT_METHODS, HOOK_METHODS, METHOD_VIEW_METHODS
-from flask2quart.scopes import decorator_target
+from flask2quart.scopes import decorator_target, is_generator
 
 _VIEW_BASES = frozenset({"views.MethodView", "views.View"})
 
@@ -28,6 +28,45 @@ def on_enter_function(analysis: ModuleAnalysis, frame: Frame) -> None:
                 f"decorates synchronous functions: {', '.join(sorted(wrapper.decorates_sync))}",
                 "make those functions async too, or keep a separate synchronous decorator",
             )
+
+
+_ASYNC_ITERATOR_TYPES = {
+    "Iterator": "AsyncIterator",
+    "Iterable": "AsyncIterable",
+    "Generator": "AsyncGenerator",
+}
+_TYPING_MODULES = frozenset({"typing", "collections.abc"})
+
+
+def on_leave_function(analysis: ModuleAnalysis, frame: Frame) -> None:
+    """A generator that becomes async needs `AsyncIterator[...]` instead of `Iterator[...]`."""
+    node = frame.node
+    if not frame.going_async or node.asynchronous is not None or node.returns is None:
+        return
+    annotation = node.returns.annotation
+    if not isinstance(annotation, cst.Subscript) or not is_generator(node):
+        return
+    for name in analysis.parsed.qualified_names(annotation.value):
+        module, _, short = name.rpartition(".")
+        if module in _TYPING_MODULES and short in _ASYNC_ITERATOR_TYPES:
+            analysis.plan.rewrite(annotation, _async_iterator_annotation)
+            if isinstance(annotation.value, cst.Name):
+                analysis.plan.imports.add((module, _ASYNC_ITERATOR_TYPES[short]))
+            return
+
+
+def _async_iterator_annotation(updated: cst.CSTNode) -> cst.CSTNode:
+    assert isinstance(updated, cst.Subscript)
+    value = updated.value
+    if isinstance(value, cst.Name):
+        value = value.with_changes(value=_ASYNC_ITERATOR_TYPES[value.value])
+    elif isinstance(value, cst.Attribute):
+        value = value.with_changes(attr=cst.Name(_ASYNC_ITERATOR_TYPES[value.attr.value]))
+    # Generator[Y, S, R] -> AsyncGenerator[Y, S]: async generators return nothing.
+    elements = updated.slice[:2] if len(updated.slice) == 3 else updated.slice
+    if len(elements) != len(updated.slice):
+        elements = [*elements[:-1], elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    return updated.with_changes(value=value, slice=elements)
 
 
 def on_call(analysis: ModuleAnalysis, node: cst.Call) -> None:

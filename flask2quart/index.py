@@ -42,6 +42,7 @@ class ProjectIndex:
     fixture_kinds: dict[str, str] = field(default_factory=dict)
     return_kinds: dict[str, str] = field(default_factory=dict)
     local_packages: set[str] = field(default_factory=set)
+    file_field_functions: set[str] = field(default_factory=set)
     blocking: dict[str, str] = field(default_factory=dict)
 
     def async_wrappers(self) -> set[str]:
@@ -219,6 +220,8 @@ class _FactCollector(ScopedVisitor):
         if value is None or not self.functions or not self.parsed.source.is_test:
             return
         function = self.definition_name(self.functions[-1])
+        if isinstance(value, cst.Dict) and _is_upload_dict(value):
+            self.index.file_field_functions.add(function)
         self.returns.append((function, self.fixture_names[-1], value, self.local_values[-1]))
 
     def resolve_returned_kinds(self) -> None:
@@ -252,6 +255,26 @@ class _FactCollector(ScopedVisitor):
                 if name in self.index.classes:
                     return f"instance:{name}"
         return None
+
+
+def _is_upload_dict(value: cst.Dict) -> bool:
+    """`{"field": (stream, "name")}` (or already `FileStorage(...)`) in every entry."""
+    elements = value.elements
+    return bool(elements) and all(
+        isinstance(element, cst.DictElement) and is_upload_value(element.value)
+        for element in elements
+    )
+
+
+def is_upload_value(value: cst.BaseExpression) -> bool:
+    """`(stream, "name"[, "type"])` as Flask's test client takes files, or a `FileStorage`."""
+    if isinstance(value, cst.Tuple):
+        return 2 <= len(value.elements) <= 3
+    return (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Name)
+        and value.func.value == "FileStorage"
+    )
 
 
 def _looks_like_client(expression: cst.BaseExpression) -> bool:

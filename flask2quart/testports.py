@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from flask2quart.analysis import Frame, ModuleAnalysis
+from flask2quart.index import is_upload_value
 from flask2quart.names import (
     CLIENT_REQUEST_METHODS,
     FLASK_ONLY_CLIENT_ARGUMENTS,
@@ -60,6 +61,66 @@ def on_attribute(analysis: ModuleAnalysis, node: cst.Attribute) -> None:
             "assert on the response itself (status, headers, body); for redirects request "
             "without `follow_redirects` and check `response.location`",
         )
+
+
+def on_with(analysis: ModuleAnalysis, node: cst.With) -> None:
+    """Flask responses are context managers, Quart's are not: bind the response instead."""
+    if len(node.items) != 1 or not isinstance(node.body, cst.IndentedBlock):
+        return
+    item = node.items[0].item
+    if analysis.kind_of(item) == "response" and isinstance(item, cst.Call):
+        analysis.plan.rewrite(node, _with_response_as_assignment)
+
+
+def _with_response_as_assignment(updated: cst.CSTNode) -> cst.FlattenSentinel[cst.CSTNode]:
+    assert isinstance(updated, cst.With) and isinstance(updated.body, cst.IndentedBlock)
+    item = updated.items[0]
+    statement: cst.BaseSmallStatement
+    if item.asname is not None and isinstance(item.asname.name, cst.Name):
+        statement = cst.Assign(targets=[cst.AssignTarget(item.asname.name)], value=item.item)
+    else:
+        statement = cst.Expr(item.item)
+    first = cst.SimpleStatementLine(body=[statement], leading_lines=updated.leading_lines)
+    return cst.FlattenSentinel([first, *updated.body.body])
+
+
+def on_cookie_call(analysis: ModuleAnalysis, node: cst.Call) -> None:
+    """Quart's `set_cookie`/`delete_cookie` take the server name first; Flask's a `domain=`."""
+    func = node.func
+    if not (
+        isinstance(func, cst.Attribute)
+        and func.attr.value in {"set_cookie", "delete_cookie"}
+        and analysis.kind_of(func.value) == "client"
+    ):
+        return
+    positional = [argument for argument in node.args if argument.keyword is None]
+    keywords = {argument.keyword.value for argument in node.args if argument.keyword}
+    flask_shaped = len(positional) == 1 or (
+        func.attr.value == "set_cookie" and len(positional) == 2 and "value" not in keywords
+    )
+    if flask_shaped and not any(a.star for a in node.args):
+        analysis.plan.rewrite(node, _server_name_first)
+
+
+def _server_name_first(updated: cst.CSTNode) -> cst.CSTNode:
+    assert isinstance(updated, cst.Call) and isinstance(updated.func, cst.Attribute)
+    server_name: cst.BaseExpression = cst.SimpleString('"localhost"')
+    arguments: list[cst.Arg] = []
+    for argument in updated.args:
+        keyword = argument.keyword.value if argument.keyword else None
+        if keyword == "domain":
+            server_name = argument.value
+        elif keyword != "origin_only":
+            arguments.append(argument)
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    arguments = [cst.Arg(server_name, comma=comma), *arguments]
+    positional = [argument for argument in arguments if argument.keyword is None]
+    if len(positional) == 2 and (updated.func.attr.value == "set_cookie"):
+        # Spell the empty value out: two positionals would read as Flask's (key, value).
+        arguments.insert(2, cst.Arg(cst.SimpleString('""'), comma=comma))
+    arguments = [argument.with_changes(comma=comma) for argument in arguments]
+    arguments[-1] = arguments[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return updated.with_changes(args=arguments)
 
 
 def on_leave_function(analysis: ModuleAnalysis, frame: Frame) -> None:
@@ -129,34 +190,66 @@ def _port_request_arguments(analysis: ModuleAnalysis, node: cst.Call) -> None:
 
 def _port_data_argument(analysis: ModuleAnalysis, node: cst.Call, argument: cst.Arg) -> None:
     value = argument.value
-    frame = analysis.frame
-    if isinstance(value, cst.Name) and frame is not None and value.value in frame.values:
-        value = frame.values[value.value]
     if isinstance(value, _BODY_LITERALS) or _is_json_dumps(analysis, value):
         return
-    if isinstance(value, cst.Dict) and any(_is_file_tuple(element) for element in value.elements):
-        if argument.value is not value:
-            analysis.report(
-                argument,
-                "client-argument",
-                "this `data=` dict uploads files; Quart takes them as `files=` of `FileStorage`",
-                "build the dict inline in the call so the port can split it, or pass "
-                "`files={'name': FileStorage(stream, filename=...)}` and `form={...}`",
-            )
-            return
-        analysis.plan.rewrite(node, _split_files_rewrite())
-        analysis.plan.imports.add(("quart.datastructures", "FileStorage"))
+    if isinstance(value, cst.Call) and _is_file_fields_call(analysis, value):
+        analysis.plan.rewrite(argument, _rename_keyword("files"))
         return
-    if isinstance(value, cst.Dict) or _is_dict_call(analysis, value):
+    if isinstance(value, cst.Dict):
+        kinds = [_is_file_entry(analysis, element) for element in value.elements]
+        if any(kinds):
+            analysis.plan.rewrite(node, _split_files_rewrite(kinds))
+            analysis.plan.imports.add(("quart.datastructures", "FileStorage"))
+        else:
+            analysis.plan.rewrite(argument, _rename_keyword("form"))
+        return
+    known = (
+        analysis.frame.values.get(value.value)
+        if analysis.frame and isinstance(value, cst.Name)
+        else None
+    )
+    if _is_dict_call(analysis, value) or (
+        isinstance(known, cst.Dict)
+        and not any(_is_file_entry(analysis, element) for element in known.elements)
+    ):
         analysis.plan.rewrite(argument, _rename_keyword("form"))
         return
     analysis.report(
         argument,
         "client-argument",
-        "cannot tell whether this `data=` is a form dict or a raw body",
-        "Quart's test client takes forms as `form={...}`, files as `files={...}` and raw "
-        "bodies as `data=` str or bytes",
+        "cannot tell whether this `data=` is a form dict, an upload or a raw body",
+        "Quart's test client takes forms as `form={...}`, files as "
+        "`files={'name': FileStorage(stream, filename=...)}` and raw bodies as `data=` str or "
+        "bytes",
     )
+
+
+def on_return(analysis: ModuleAnalysis, node: cst.Return) -> None:
+    """A test helper returning `{"field": (stream, "name")}` now returns `FileStorage`s."""
+    frame = analysis.frame
+    value = node.value
+    if (
+        frame is None
+        or frame.name not in analysis.index.file_field_functions
+        or not isinstance(value, cst.Dict)
+    ):
+        return
+    for element in value.elements:
+        if isinstance(element, cst.DictElement) and isinstance(element.value, cst.Tuple):
+            analysis.plan.rewrite(element, _as_file_storage)
+            analysis.plan.imports.add(("quart.datastructures", "FileStorage"))
+
+
+def _is_file_entry(analysis: ModuleAnalysis, element: cst.BaseDictElement) -> bool:
+    if isinstance(element, cst.StarredDictElement):
+        return isinstance(element.value, cst.Call) and _is_file_fields_call(
+            analysis, element.value
+        )
+    return is_upload_value(element.value)
+
+
+def _is_file_fields_call(analysis: ModuleAnalysis, value: cst.Call) -> bool:
+    return bool(analysis.callees(value) & analysis.index.file_field_functions)
 
 
 def _is_json_dumps(analysis: ModuleAnalysis, value: cst.BaseExpression) -> bool:
@@ -171,14 +264,6 @@ def _is_dict_call(analysis: ModuleAnalysis, value: cst.BaseExpression) -> bool:
     )
 
 
-def _is_file_tuple(element: cst.BaseDictElement) -> bool:
-    return (
-        isinstance(element, cst.DictElement)
-        and isinstance(element.value, cst.Tuple)
-        and 2 <= len(element.value.elements) <= 3
-    )
-
-
 def _rename_keyword(keyword: str) -> Rewrite:
     def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.Arg)
@@ -187,7 +272,7 @@ def _rename_keyword(keyword: str) -> Rewrite:
     return rewrite
 
 
-def _split_files_rewrite() -> Rewrite:
+def _split_files_rewrite(is_file: list[bool]) -> Rewrite:
     """Split `data={"f": (stream, "name"), "title": "x"}` into `files=` and `form=`."""
 
     def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
@@ -197,12 +282,14 @@ def _split_files_rewrite() -> Rewrite:
         argument = updated.args[position]
         data = argument.value
         assert isinstance(data, cst.Dict)
-        files = [_as_file_storage(e) for e in data.elements if _is_file_tuple(e)]
-        fields = [e for e in data.elements if not _is_file_tuple(e)]
+        entries = list(zip(data.elements, is_file, strict=True))
+        files = [_file_storage_element(e) for e, upload in entries if upload]
+        fields = [e for e, upload in entries if not upload]
         replacement = [argument.with_changes(keyword=cst.Name("files"), value=_dict(files))]
         if fields:
             replacement[0] = replacement[0].with_changes(
-                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                whitespace_after_arg=cst.SimpleWhitespace(""),
             )
             replacement.append(
                 argument.with_changes(keyword=cst.Name("form"), value=_dict(fields))
@@ -211,6 +298,28 @@ def _split_files_rewrite() -> Rewrite:
         return updated.with_changes(args=arguments)
 
     return rewrite
+
+
+def _is_multipart(argument: cst.Arg) -> bool:
+    return isinstance(argument.value, cst.SimpleString) and str(
+        argument.value.evaluated_value
+    ).startswith("multipart/form-data")
+
+
+def _without_multipart_content_type(updated: cst.CSTNode) -> cst.CSTNode:
+    """Quart's client sets the multipart type (with its boundary) itself for `files=`."""
+    assert isinstance(updated, cst.Call)
+    arguments = [
+        argument
+        for argument in updated.args
+        if not (
+            argument.keyword is not None
+            and argument.keyword.value == "content_type"
+            and _is_multipart(argument)
+        )
+    ]
+    arguments[-1] = arguments[-1].with_changes(comma=updated.args[-1].comma)
+    return updated.with_changes(args=arguments)
 
 
 def _dict(elements: list[cst.BaseDictElement]) -> cst.Dict:
@@ -223,8 +332,14 @@ def _dict(elements: list[cst.BaseDictElement]) -> cst.Dict:
     return cst.Dict(elements=cleaned)
 
 
-def _as_file_storage(element: cst.BaseDictElement) -> cst.BaseDictElement:
-    assert isinstance(element, cst.DictElement) and isinstance(element.value, cst.Tuple)
+def _as_file_storage(node: cst.CSTNode) -> cst.CSTNode:
+    assert isinstance(node, cst.BaseDictElement)
+    return _file_storage_element(node)
+
+
+def _file_storage_element(element: cst.BaseDictElement) -> cst.BaseDictElement:
+    if not (isinstance(element, cst.DictElement) and isinstance(element.value, cst.Tuple)):
+        return element
     stream, filename, *content_type = (item.value for item in element.value.elements)
     arguments = [
         cst.Arg(stream),
@@ -236,6 +351,9 @@ def _as_file_storage(element: cst.BaseDictElement) -> cst.BaseDictElement:
 
 
 def _port_content_type(analysis: ModuleAnalysis, node: cst.Call, argument: cst.Arg) -> None:
+    if _is_multipart(argument):
+        analysis.plan.rewrite(node, _without_multipart_content_type)
+        return
     headers = next(
         (a for a in node.args if a.keyword is not None and a.keyword.value == "headers"), None
     )

@@ -42,6 +42,7 @@ class _PortRules(ModuleAnalysis):
 
     def on_leave_function(self, frame: Frame) -> None:
         diagnostics.on_leave_function(self, frame)
+        asyncify.on_leave_function(self, frame)
         testports.on_leave_function(self, frame)
 
     def visit_Import(self, node: cst.Import) -> None:
@@ -67,11 +68,16 @@ class _PortRules(ModuleAnalysis):
         awaitables.on_call(self, node)
         asyncify.on_call(self, node)
         testports.on_call(self, node)
+        testports.on_cookie_call(self, node)
         diagnostics.on_call(self, node)
 
     def visit_With(self, node: cst.With) -> None:
         asyncify.on_with_item_bound(self, node)
         asyncify.on_with(self, node)
+        testports.on_with(self, node)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        testports.on_return(self, node)
 
 
 def port_paths(paths: Sequence[Path], *, asyncio_mode: AsyncioMode | None = None) -> PortResult:
