@@ -46,6 +46,8 @@ RENAMED: Final[dict[str, str]] = {
 # Public Flask names with no Quart counterpart: imports of these stay on Flask and are reported.
 NO_COUNTERPART: Final = frozenset(
     {
+        "flask.sansio",
+        "flask.debughelpers",
         "flask.app.SessionInterface",
         "flask.cli.CertParamType",
         "flask.cli.SeparatedPathType",
