@@ -72,7 +72,7 @@ def unified_diff(result: PortResult) -> str:
     """A `git apply`-able diff of every changed file."""
     chunks: list[str] = []
     for path in result.changed_paths():
-        name = path.as_posix()
+        name = path.as_posix().lstrip("/")
         chunks.extend(
             difflib.unified_diff(
                 result.original[path].splitlines(keepends=True),

@@ -73,6 +73,8 @@ def on_import_from(analysis: ModuleAnalysis, node: cst.ImportFrom) -> None:
 
 
 def _is_ported_module(module: str) -> bool:
+    if module.startswith("flask.ext."):
+        return False  # an extension: diagnostics reports it
     return module in {"flask", "werkzeug", "werkzeug.datastructures"} or module.startswith(
         "flask."
     )
