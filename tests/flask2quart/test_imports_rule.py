@@ -95,8 +95,7 @@ def test_testing_names_and_file_storage_move_home(tmp_path: Path) -> None:
 
 def test_werkzeug_imports_other_than_file_storage_stay(tmp_path: Path) -> None:
     source = (
-        "from werkzeug.exceptions import NotFound\n"
-        "from werkzeug.utils import secure_filename\n"
+        "from werkzeug.exceptions import NotFound\nfrom werkzeug.utils import secure_filename\n"
     )
     text, findings = port_one(tmp_path, source)
     assert text == source

@@ -156,4 +156,4 @@ def test_mutual_recursion_settles(tmp_path: Path) -> None:
         """,
     )
     assert "async def ping(n):\n    if n:\n        await pong(n - 1)" in text
-    assert "async def pong(n):\n    await flash(\"pong\")\n    await ping(n)" in text
+    assert 'async def pong(n):\n    await flash("pong")\n    await ping(n)' in text

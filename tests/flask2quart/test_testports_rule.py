@@ -72,8 +72,7 @@ def test_request_arguments_take_quarts_names(tmp_path: Path) -> None:
     ) in text
     assert 'await client.post("/dict", form=dict(name="x"))' in text
     assert (
-        'files={"file": FileStorage(io.BytesIO(b"abc"), filename="a.txt")}, '
-        'form={"title": "t"}'
+        'files={"file": FileStorage(io.BytesIO(b"abc"), filename="a.txt")}, form={"title": "t"}'
     ) in text
     assert "multipart/form-data" not in text
     assert "from quart.datastructures import FileStorage" in text

@@ -34,9 +34,11 @@ def inject_note_count():
     """Show how many notes the logged-in user has in the navigation bar."""
     if g.get("user") is None:
         return {"note_count": 0}
-    row = get_db().execute(
-        "SELECT COUNT(*) FROM note WHERE author_id = ?", (g.user["id"],)
-    ).fetchone()
+    row = (
+        get_db()
+        .execute("SELECT COUNT(*) FROM note WHERE author_id = ?", (g.user["id"],))
+        .fetchone()
+    )
     return {"note_count": row[0]}
 
 
@@ -141,9 +143,7 @@ def attach(note_id):
     filename = secure_filename(upload.filename)
     upload.save(os.path.join(current_app.config["UPLOAD_FOLDER"], f"{note_id}-{filename}"))
     db = get_db()
-    db.execute(
-        "INSERT INTO attachment (note_id, filename) VALUES (?, ?)", (note_id, filename)
-    )
+    db.execute("INSERT INTO attachment (note_id, filename) VALUES (?, ?)", (note_id, filename))
     db.commit()
     flash(f"Attached {filename}.")
     return redirect(url_for("notes.update", note_id=note_id))

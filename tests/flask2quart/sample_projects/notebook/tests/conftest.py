@@ -4,7 +4,6 @@ import os
 import tempfile
 
 import pytest
-
 from notebook import create_app
 from notebook.db import get_db, init_db
 
@@ -48,9 +47,7 @@ class AuthActions:
         self._client = client
 
     def login(self, username="test", password="test"):
-        return self._client.post(
-            "/auth/login", data={"username": username, "password": password}
-        )
+        return self._client.post("/auth/login", data={"username": username, "password": password})
 
     def logout(self):
         return self._client.get("/auth/logout")

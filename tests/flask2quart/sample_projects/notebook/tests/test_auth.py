@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 from flask import session
-
 from notebook.db import get_db
 
 
@@ -24,9 +23,7 @@ def test_register(client, app):
     ],
 )
 def test_register_validate_input(client, username, password, message):
-    response = client.post(
-        "/auth/register", data={"username": username, "password": password}
-    )
+    response = client.post("/auth/register", data={"username": username, "password": password})
     assert message in response.data
 
 
