@@ -54,6 +54,7 @@ class ModuleAnalysis(ScopedVisitor):
         self.index = index
         self.plan = plan
         self.frames: list[Frame] = []
+        self.reported_session_vary = False
 
     # -- findings -------------------------------------------------------------------------
 

@@ -67,7 +67,10 @@ def on_attribute(analysis: ModuleAnalysis, node: cst.Attribute) -> None:
 
 def on_name_use(analysis: ModuleAnalysis, node: cst.Name | cst.Attribute) -> None:
     """`stream_with_context` wraps sync generators in Flask; Quart's wants async ones."""
-    if analysis.parsed.framework_name(node) != "stream_with_context":
+    name = analysis.parsed.framework_name(node)
+    if name == "session":
+        _report_session_reads(analysis, node)
+    if name != "stream_with_context":
         return
     if isinstance(analysis.parsed.parent(node), cst.ImportAlias | cst.Attribute):
         return
@@ -77,6 +80,22 @@ def on_name_use(analysis: ModuleAnalysis, node: cst.Name | cst.Attribute) -> Non
         "`stream_with_context` needs an async generator under Quart",
         "make the generator `async def`, decorate it with `@stream_with_context`, await inside "
         "it as needed and return `generator()` from the view",
+    )
+
+
+def _report_session_reads(analysis: ModuleAnalysis, node: cst.Name | cst.Attribute) -> None:
+    """Flask 3.1 adds `Vary: Cookie` when a request touched the session; Quart only on writes."""
+    if analysis.is_test_module or analysis.reported_session_vary:
+        return
+    analysis.reported_session_vary = True
+    analysis.report(
+        node,
+        "session-vary",
+        "Quart does not mark the session accessed when a request only reads it, so such "
+        "responses go out without the `Vary: Cookie` Flask adds (a shared cache could serve "
+        "one user's page to another)",
+        "set `session_class` on the session interface to a `quart.sessions.SecureCookieSession` "
+        "subclass whose `__getitem__`, `get` and `__contains__` set `self.accessed = True`",
     )
 
 

@@ -108,6 +108,25 @@ def test_blocking_calls_are_followed_through_project_functions(tmp_path: Path) -
     assert "`count()` (-> get_db() -> sqlite3.connect())" in finding.message
 
 
+def test_reading_the_session_is_reported_once_per_module(tmp_path: Path) -> None:
+    _, findings = port_one(
+        tmp_path,
+        """\
+        from flask import Flask, session
+
+        app = Flask(__name__)
+
+
+        @app.route("/")
+        def index():
+            return session.get("user") or session["guest"]
+        """,
+    )
+    [finding] = findings
+    assert (finding.rule, finding.line) == ("session-vary", 8)
+    assert "Vary: Cookie" in finding.message
+
+
 def test_text_and_json_formats() -> None:
     finding = Finding("app.py", 3, 5, "thread", "a thread", "use a task")
     assert format_text([finding, finding]) == (
