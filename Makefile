@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: serve dev test lint init-db clean
+.PHONY: serve serve-flask dev test lint init-db clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 serve: $(RUN_STAMP)
 	$(BIN)/hypercorn --config hypercorn.toml quart_app.asgi:app
 
+# The Flask original of the porting kit (docs/porting.md), under a WSGI server beside `make serve`.
+serve-flask: $(DEV_STAMP)
+	$(BIN)/gunicorn --bind 127.0.0.1:5001 --access-logfile - examples.flask_app.wsgi:app
+
 dev: $(RUN_STAMP)
 	$(BIN)/quart --app quart_app run --reload
 
@@ -31,7 +35,7 @@ init-db: $(RUN_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict quart_app
+	$(BIN)/mypy --strict quart_app examples/flask_app
 
 test: lint
 	$(BIN)/pytest
