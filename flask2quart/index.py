@@ -150,7 +150,7 @@ class _FactCollector(ScopedVisitor):
             self._record_returned_value(node.value)
 
     def visit_Call(self, node: cst.Call) -> None:
-        callees = self.parsed.qualified_names(node.func)
+        callees = self.parsed.qualified_names(node.func) | self._method_callees(node.func)
         if self.functions and self.functions[-1].asynchronous is None:
             caller = self.definition_name(self.functions[-1])
             self.calls[caller].update(callees)
@@ -158,6 +158,19 @@ class _FactCollector(ScopedVisitor):
             if blocking is not None and caller not in self.index.blocking:
                 self.index.blocking[caller] = blocking
         self._record_registration(node)
+
+    def _method_callees(self, func: cst.BaseExpression) -> set[str]:
+        """`self.open()` and `store.open()` after `store = UserStore(...)`: the method's name."""
+        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+            return set()
+        receiver, method = func.value.value, func.attr.value
+        owner = self.current_owner()
+        if receiver in {"self", "cls"} and owner is not None:
+            return {f"{self.definition_name(owner)}.{method}"}
+        value = self.local_values[-1].get(receiver) if self.local_values else None
+        if isinstance(value, cst.Call):
+            return {f"{name}.{method}" for name in self.parsed.qualified_names(value.func)}
+        return set()
 
     def _record_registration(self, node: cst.Call) -> None:
         """`app.teardown_appcontext(close_db)` and friends register hooks without decorators."""

@@ -143,3 +143,37 @@ def test_text_and_json_formats() -> None:
             "suggestion": "use a task",
         }
     ]
+
+
+def test_blocking_calls_are_followed_through_methods(tmp_path: Path) -> None:
+    _, findings = port_one(
+        tmp_path,
+        """\
+        import sqlite3
+
+        from flask import Flask
+
+        app = Flask(__name__)
+
+
+        class Store:
+            def open(self):
+                self._db = sqlite3.connect("app.db")
+
+            def reopen(self):
+                self.open()
+
+
+        def get_store():
+            store = Store()
+            store.reopen()
+            return store
+
+
+        @app.route("/")
+        def index():
+            return str(get_store())
+        """,
+    )
+    [finding] = findings
+    assert "`get_store()` (-> reopen() -> open() -> sqlite3.connect())" in finding.message
