@@ -35,7 +35,7 @@ init-db: $(RUN_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict quart_app examples/flask_app
+	$(BIN)/mypy --strict quart_app examples/flask_app flask2quart
 
 test: lint
 	$(BIN)/pytest
