@@ -37,7 +37,7 @@ init-db: $(RUN_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict quart_app examples/flask_app
+	$(BIN)/mypy --strict quart_app examples/flask_app flask2quart
 
 # The browser tests drive this Chromium; without it they would fail one by one, so say it once.
 check-chromium:

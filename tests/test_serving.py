@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import ssl
 import subprocess
 from pathlib import Path
@@ -10,10 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import DEMO_PASSWORD, server_env
+from .conftest import http_sign_in, server_env
 from .live_server import hypercorn_server
-
-_CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -56,20 +53,9 @@ async def test_tls_serves_http2_and_marks_cookies_secure(
         async with httpx.AsyncClient(
             base_url=https_url, verify=context, http2=True, timeout=10
         ) as http:
-            form = await http.get("/login")
-            assert form.http_version == "HTTP/2"
-            assert "max-age" in form.headers["strict-transport-security"]
-            token = _CSRF_INPUT.search(form.text)
-            assert token
-            login = await http.post(
-                "/login",
-                data={
-                    "username": "guido-van-rossum",
-                    "password": DEMO_PASSWORD,
-                    "csrf_token": token.group(1),
-                },
-            )
-            assert login.status_code == 303
+            login = await http_sign_in(http)
+            assert login.http_version == "HTTP/2"
+            assert "max-age" in login.headers["strict-transport-security"]
             cookies = login.headers.get_list("set-cookie")
             assert cookies
             assert all("Secure" in cookie for cookie in cookies)
