@@ -1,0 +1,128 @@
+"""Backpressure for Quart: a request body that reads from the client only as fast as it is used.
+
+Quart's own connection appends every ASGI message to the body as soon as Hypercorn
+delivers it, so a slow handler lets memory grow with the upload. Here the ASGI
+receive loop waits while the body holds ``high_water`` bytes or more, Hypercorn's
+bounded app queue then fills, and Hypercorn stops reading the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Generator
+from typing import Any, cast
+
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, ASGISendEvent
+from quart import Quart, Request
+from quart.asgi import ASGIHTTPConnection
+from quart.wrappers.request import Body
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .limits import KIB
+
+DEFAULT_HIGH_WATER = 256 * KIB
+
+
+class BoundedBody(Body):
+    """A ``Body`` whose buffer is bounded while it is iterated, unbounded once awaited whole."""
+
+    high_water: int = DEFAULT_HIGH_WATER
+
+    def __init__(
+        self, expected_content_length: int | None, max_content_length: int | None
+    ) -> None:
+        super().__init__(expected_content_length, max_content_length)
+        self._room = asyncio.Event()
+        self._room.set()
+        self._bounded = True
+        self._abandoned = False
+
+    async def put(self, data: bytes) -> None:
+        """Buffer ``data``, then wait until the reader has taken what is buffered."""
+        if self._abandoned:
+            return
+        self.append(data)
+        if self._bounded and len(self._data) >= self.high_water:
+            self._room.clear()
+            await self._room.wait()
+
+    def stream(self) -> AsyncIterator[bytes]:
+        """Iterate the body with no whole-body size limit: the caller enforces its own."""
+        if isinstance(self._must_raise, RequestEntityTooLarge):
+            self._must_raise = None
+        self._max_content_length = None
+        return self
+
+    def abandon(self) -> None:
+        """Stop buffering: whatever the client still sends is read and dropped."""
+        self._abandoned = True
+        self._bounded = False
+        self._data.clear()
+        self._room.set()
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await super().__anext__()
+        finally:
+            self._room.set()
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        # Awaiting means "give me everything": the buffer must be allowed to grow.
+        self._bounded = False
+        self._room.set()
+        return super().__await__()
+
+
+class BoundedRequest(Request):
+    """A ``Request`` whose body applies backpressure."""
+
+    body_class = BoundedBody
+
+
+class BackpressureHTTPConnection(ASGIHTTPConnection):
+    """An ASGI HTTP connection that feeds a ``BoundedBody`` at the pace it is read."""
+
+    async def handle_messages(self, request: Request, receive: ASGIReceiveCallable) -> None:
+        """Move ASGI messages into the body, waiting whenever its buffer is full."""
+        body = request.body
+        if not isinstance(body, BoundedBody):
+            await super().handle_messages(request, receive)
+            return
+        body.high_water = self.app.config.get("UPLOAD_BUFFER_SIZE", DEFAULT_HIGH_WATER)
+        while True:
+            message = await receive()
+            if message["type"] == "http.request":
+                await body.put(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body.set_complete()
+            elif message["type"] == "http.disconnect":
+                return
+
+    async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
+        """Handle the request; once a response starts, unread body bytes are dropped."""
+        body = request.body
+
+        async def send_and_release(message: ASGISendEvent) -> None:
+            # The handler has answered: block no more on a body it will not read, or
+            # Hypercorn's receive queue and ours would wait on each other.
+            if isinstance(body, BoundedBody):
+                body.abandon()
+            await send(message)
+
+        await super().handle_request(request, cast(ASGISendCallable, send_and_release))
+
+
+def install_backpressure(app: Quart) -> None:
+    """Make ``app`` use bounded request bodies and the backpressure connection class."""
+    if not issubclass(app.request_class, BoundedRequest):
+        bounded = type(app.request_class.__name__, (BoundedRequest, app.request_class), {})
+        app.request_class = cast(type[Request], bounded)
+    app.asgi_http_class = BackpressureHTTPConnection
+
+
+def request_chunks(request: Request) -> AsyncIterator[bytes]:
+    """The request body as chunks of bounded size, without Quart's whole-body limit."""
+    body = request.body
+    if not isinstance(body, BoundedBody):
+        raise TypeError("install_backpressure(app) must be called for streaming uploads")
+    return body.stream()
