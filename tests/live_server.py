@@ -1,0 +1,62 @@
+"""Start the real app under real Hypercorn on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_STARTUP_SECONDS = 30.0
+
+
+def free_port() -> int:
+    """Ask the kernel for a loopback port nobody is using."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + _STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Hypercorn exited with {process.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"Hypercorn did not listen on port {port} within {_STARTUP_SECONDS}s")
+
+
+@contextlib.contextmanager
+def hypercorn_server(
+    config_env: Mapping[str, str], *, extra_args: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Serve `quart_app.asgi:app` with `config_env` (QUART_* variables); yield its base URL."""
+    port = free_port()
+    env = {**os.environ, **config_env, "PYTHONPATH": str(PROJECT_ROOT)}
+    command = [
+        sys.executable,
+        "-m",
+        "hypercorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        *extra_args,
+        "quart_app.asgi:app",
+    ]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+    try:
+        _wait_until_listening(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
