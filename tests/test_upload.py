@@ -17,9 +17,12 @@ FIELD = "wordlist-upload"
 JSON = {"Accept": "application/json"}
 
 
+ENGINE_BOOKKEEPING = {".lock", ".usage"}
+
+
 def stored_files(folder: Path) -> list[Path]:
-    """Every file under the uploads folder, hidden ones included."""
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    """Every file under the uploads folder, hidden ones included, but the store's ledger."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in ENGINE_BOOKKEEPING)
 
 
 def word_list(name: str, content: bytes = b"alpha\nbeta\ngamma\n") -> dict[str, FileStorage]:
@@ -153,7 +156,7 @@ async def test_upload_with_empty_filename_is_400(client: QuartClient, uploads_di
 
 
 async def test_body_over_the_limit_is_413_and_nothing_written(tmp_path: Path) -> None:
-    app: Quart = create_app(app_config(tmp_path, MAX_CONTENT_LENGTH=1024))
+    app: Quart = create_app(app_config(tmp_path, UPLOAD_MAX_REQUEST_SIZE=1024))
     async with app.test_app():
         client = app.test_client()
         response = await client.post(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from .digests import sha256_from_digest_header
 from .errors import (
     DigestMismatchError,
-    FieldsRejectedError,
     InsufficientStorageError,
     LengthRequiredError,
     MalformedUploadError,
@@ -22,7 +21,6 @@ from .storage import StoredFile, StoredPage, TempUpload, UploadStore, is_stored_
 __all__ = [
     "DIGEST_FIELD",
     "DigestMismatchError",
-    "FieldsRejectedError",
     "InsufficientStorageError",
     "LengthRequiredError",
     "MalformedUploadError",

@@ -60,10 +60,3 @@ class InsufficientStorageError(UploadError):
 
     status = 507
     default_message = "There is not enough storage space for this upload."
-
-
-class FieldsRejectedError(UploadError):
-    """A check on the form fields (such as a CSRF token) failed."""
-
-    status = 403
-    default_message = "The form was rejected."

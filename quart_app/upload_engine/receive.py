@@ -35,10 +35,12 @@ async def receive_uploads(
 ) -> list[StoredFile]:
     """Store every file part of a multipart body and return them; on any error keep nothing.
 
+    A body without file parts stores nothing and returns an empty list.
+
     ``expected_sha256`` (hex) applies to a single-file request. A form field named
     ``sha256`` sets the expected digest of the next file part. ``check_fields``
-    sees the plain fields received before the first file (or all of them when
-    there is no file) and may raise an ``UploadError`` to refuse the request.
+    sees the plain fields once the body is complete, before anything is
+    published, and may raise to refuse the request.
     """
     boundary = multipart_boundary(content_type)
     if limits.max_request_size is not None and (content_length or 0) > limits.max_request_size:
@@ -60,7 +62,7 @@ async def receive_uploads(
         # Shielded so that a second cancellation cannot leave a temp file behind.
         await asyncio.shield(receiver.discard())
         raise
-    return await store.commit(uploads)
+    return await store.commit(uploads) if uploads else []
 
 
 def _normalised_digest(value: str | None) -> str | None:
@@ -88,7 +90,6 @@ class _UploadReceiver:
         self._store = store
         self._request_digest = expected_sha256
         self._check_fields = check_fields
-        self._fields_checked = False
         self._fields: dict[str, list[str]] = {}
         self._field_count = 0
         self._field_name: str | None = None
@@ -126,9 +127,8 @@ class _UploadReceiver:
 
     def finish(self) -> list[TempUpload]:
         """Run the last checks once the body is complete and hand over the finished files."""
-        self._run_fields_check()
-        if not self._files:
-            raise MalformedUploadError("The request contains no file.")
+        if self._check_fields is not None:
+            self._check_fields(self._fields)
         files, self._files = self._files, []
         return files
 
@@ -145,12 +145,6 @@ class _UploadReceiver:
         if errors:
             raise errors[0]
 
-    def _run_fields_check(self) -> None:
-        if not self._fields_checked:
-            self._fields_checked = True
-            if self._check_fields is not None:
-                self._check_fields(self._fields)
-
     async def _part_start(self, part: PartStart) -> None:
         self._skipping = False
         if part.filename is None:
@@ -163,7 +157,6 @@ class _UploadReceiver:
             # A browser sends an empty file part for a file input left empty.
             self._skipping = True
             return
-        self._run_fields_check()
         if len(self._files) >= self._limits.max_files:
             raise UploadTooLargeError("The request has too many files.")
         if not self._limits.extension_allowed(part.filename):
