@@ -24,7 +24,11 @@ DEFAULT_HIGH_WATER = 256 * KIB
 
 
 class BoundedBody(Body):
-    """A ``Body`` whose buffer is bounded while it is iterated, unbounded once awaited whole."""
+    """A ``Body`` whose buffer is bounded while it is iterated, unbounded once awaited whole.
+
+    It keeps the received chunks in a list rather than Quart's bytearray, so a chunk
+    reaches the reader without being copied twice on the way.
+    """
 
     high_water: int = DEFAULT_HIGH_WATER
 
@@ -32,17 +36,30 @@ class BoundedBody(Body):
         self, expected_content_length: int | None, max_content_length: int | None
     ) -> None:
         super().__init__(expected_content_length, max_content_length)
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._received = 0
         self._room = asyncio.Event()
         self._room.set()
         self._bounded = True
         self._abandoned = False
 
+    def append(self, data: bytes) -> None:
+        """Buffer ``data`` without waiting (Quart's interface, used by tests and ``put``)."""
+        if not data or self._must_raise is not None or self._abandoned:
+            return
+        self._chunks.append(data)
+        self._buffered += len(data)
+        self._received += len(data)
+        self._has_data.set()
+        if self._max_content_length is not None and self._received > self._max_content_length:
+            self._must_raise = RequestEntityTooLarge()
+            self.set_complete()
+
     async def put(self, data: bytes) -> None:
         """Buffer ``data``, then wait until the reader has taken what is buffered."""
-        if self._abandoned:
-            return
         self.append(data)
-        if self._bounded and len(self._data) >= self.high_water:
+        if self._bounded and self._buffered >= self.high_water:
             self._room.clear()
             await self._room.wait()
 
@@ -57,20 +74,38 @@ class BoundedBody(Body):
         """Stop buffering: whatever the client still sends is read and dropped."""
         self._abandoned = True
         self._bounded = False
-        self._data.clear()
+        self.clear()
+
+    def clear(self) -> None:
+        """Drop what is buffered and let the sender go on."""
+        self._chunks = []
+        self._buffered = 0
         self._room.set()
 
     async def __anext__(self) -> bytes:
-        try:
-            return await super().__anext__()
-        finally:
-            self._room.set()
+        if self._must_raise is not None:
+            raise self._must_raise
+        if not self._complete.is_set():
+            await self._has_data.wait()
+        if not self._chunks:
+            if self._must_raise is not None:
+                raise self._must_raise
+            raise StopAsyncIteration()
+        chunks = self._chunks
+        self.clear()
+        self._has_data.clear()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def __await__(self) -> Generator[Any, None, Any]:
         # Awaiting means "give me everything": the buffer must be allowed to grow.
         self._bounded = False
         self._room.set()
-        return super().__await__()
+        if self._must_raise is not None:
+            raise self._must_raise
+        yield from self._complete.wait().__await__()
+        if self._must_raise is not None:
+            raise self._must_raise
+        return b"".join(self._chunks)
 
 
 class BoundedRequest(Request):
