@@ -15,6 +15,7 @@ from typing import Any, cast
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, ASGISendEvent
 from quart import Quart, Request
 from quart.asgi import ASGIHTTPConnection
+from quart.utils import cancel_tasks, raise_task_exceptions
 from quart.wrappers.request import Body
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -116,6 +117,23 @@ class BoundedRequest(Request):
 
 class BackpressureHTTPConnection(ASGIHTTPConnection):
     """An ASGI HTTP connection that feeds a ``BoundedBody`` at the pace it is read."""
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        """Run the receive loop and the handler; if cancelled, cancel and await both."""
+        request = self._create_request_from_scope(send)
+        tasks = {
+            asyncio.ensure_future(self.handle_messages(request, receive)),
+            asyncio.ensure_future(self.handle_request(request, send)),
+        }
+        try:
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # Quart's own connection leaves both tasks running when the server cancels it
+            # at shutdown; an upload in progress must get to delete its temp file.
+            await cancel_tasks(tasks)
+            raise
+        await cancel_tasks(pending)
+        raise_task_exceptions(done)
 
     async def handle_messages(self, request: Request, receive: ASGIReceiveCallable) -> None:
         """Move ASGI messages into the body, waiting whenever its buffer is full."""
