@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: serve dev test lint init-db clean
+.PHONY: serve serve-flask dev test lint init-db clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ serve: $(RUN_STAMP)
 	$(BIN)/quart --app quart_app init-db
 	$(BIN)/hypercorn --config hypercorn.toml quart_app.asgi:app
 
+# The Flask original of the porting kit (docs/porting.md), under a WSGI server beside `make serve`.
+serve-flask: $(DEV_STAMP)
+	$(BIN)/gunicorn --bind 127.0.0.1:5001 --access-logfile - examples.flask_app.wsgi:app
+
 dev: $(RUN_STAMP)
 	$(BIN)/quart --app quart_app run --reload
 
@@ -32,7 +36,7 @@ init-db: $(RUN_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict quart_app
+	$(BIN)/mypy --strict quart_app examples/flask_app flask2quart
 
 test: lint
 	$(BIN)/pytest

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from quart import Quart, Response, current_app, request, session
-from quart.sessions import SecureCookieSessionInterface
+from quart.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest
 
 CSRF_FIELD = "csrf_token"
@@ -31,8 +32,31 @@ def served_over_tls() -> bool:
     return request.scheme == "https"
 
 
+class ReadTrackingSession(SecureCookieSession):
+    """The cookie session, marked accessed whenever it is read.
+
+    Flask marks the session accessed in its request context, which Quart's lacks; without the
+    mark a page that depends on the session goes out without `Vary: Cookie`, and a shared cache
+    could hand one user's page to another.
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        self.accessed = True
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.accessed = True
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.accessed = True
+        return super().__contains__(key)
+
+
 class TLSAwareSessionInterface(SecureCookieSessionInterface):
     """Marks the session cookie Secure whenever the request itself came over TLS."""
+
+    session_class = ReadTrackingSession
 
     def get_cookie_secure(self, app: Quart) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or served_over_tls()

@@ -39,6 +39,7 @@ DEMO_USERS: tuple[tuple[str, dt.date, tuple[str, ...]], ...] = (
 # Hashing is deliberately slow: checking against this hash makes a login for an unknown user
 # take as long as one for a real user, so timing does not reveal which names exist.
 _UNKNOWN_USER_HASH = generate_password_hash("no user has this password")
+_BUSY_TIMEOUT_SECONDS = 30.0
 
 
 class UserExistsError(ValueError):
@@ -65,7 +66,10 @@ class UserStore:
         """Connect and create the schema if it is missing."""
         if self._path != ":memory:":
             await asyncio.to_thread(Path(self._path).parent.mkdir, parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self._path)
+        # Several Hypercorn workers share the file: wait for each other's writes rather than fail,
+        # and let readers go on while one of them writes.
+        self._db = await aiosqlite.connect(self._path, timeout=_BUSY_TIMEOUT_SECONDS)
+        await self._db.execute("PRAGMA journal_mode = WAL")
         await self._db.execute("PRAGMA foreign_keys = ON")
         await self._db.executescript(_SCHEMA)
         await self._db.commit()
@@ -120,6 +124,7 @@ class UserStore:
                 (username, joined.isoformat(), password_hash),
             )
         except sqlite3.IntegrityError as error:
+            await self._conn.rollback()
             raise UserExistsError(username) from error
         await self._conn.executemany(
             "INSERT INTO awards (username, position, title) VALUES (?, ?, ?)",
@@ -144,7 +149,11 @@ class UserStore:
         """Add the demo users that are missing; return how many were added."""
         added = 0
         for username, joined_on, awards in DEMO_USERS:
-            if await self.get(username) is None:
+            if await self.get(username) is not None:
+                continue
+            try:
                 await self.add(username, password, joined_on=joined_on, awards=awards)
-                added += 1
+            except UserExistsError:
+                continue  # another worker seeded it first
+            added += 1
         return added

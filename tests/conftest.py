@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
@@ -59,9 +60,31 @@ def client(app: Quart) -> QuartClient:
 async def csrf_token_from(client: QuartClient, path: str = "/login") -> str:
     """GET a page with a form and return its CSRF token."""
     response = await client.get(path)
-    match = _CSRF_INPUT.search(await response.get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
+    return csrf_token_in(await response.get_data(as_text=True))
+
+
+def csrf_token_in(html: str) -> str:
+    """Return the CSRF token of the first form in `html`."""
+    match = _CSRF_INPUT.search(html)
+    assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+async def http_sign_in(
+    http: httpx.AsyncClient, username: str = "guido-van-rossum"
+) -> httpx.Response:
+    """Sign in over real HTTP through the login form; return the login answer."""
+    form = await http.get("/login")
+    login = await http.post(
+        "/login",
+        data={
+            "username": username,
+            "password": DEMO_PASSWORD,
+            "csrf_token": csrf_token_in(form.text),
+        },
+    )
+    assert login.status_code == 303
+    return login
 
 
 async def sign_in(client: QuartClient, username: str = "guido-van-rossum") -> None:

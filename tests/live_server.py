@@ -1,4 +1,4 @@
-"""Start the real app under real Hypercorn on a free loopback port."""
+"""Start the real apps under real servers (Hypercorn, gunicorn) on free loopback ports."""
 
 from __future__ import annotations
 
@@ -26,29 +26,19 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + _STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"Hypercorn exited with {process.returncode} before listening")
+            raise RuntimeError(
+                f"{process.args!r} exited with {process.returncode} before listening"
+            )
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.05)
-    raise RuntimeError(f"Hypercorn did not listen on port {port} within {_STARTUP_SECONDS}s")
+    raise RuntimeError(f"the server did not listen on port {port} within {_STARTUP_SECONDS}s")
 
 
 @contextlib.contextmanager
-def hypercorn_server(
-    config_env: Mapping[str, str], *, extra_args: tuple[str, ...] = ()
-) -> Iterator[str]:
-    """Serve `quart_app.asgi:app` with `config_env` (QUART_* variables); yield its base URL."""
-    port = free_port()
+def _served(server_args: list[str], config_env: Mapping[str, str], port: int) -> Iterator[str]:
     env = {**os.environ, **config_env, "PYTHONPATH": str(PROJECT_ROOT)}
-    command = [
-        sys.executable,
-        "-m",
-        "hypercorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        *extra_args,
-        "quart_app.asgi:app",
-    ]
+    command = [sys.executable, "-m", *server_args]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
     try:
         _wait_until_listening(port, process)
@@ -60,3 +50,23 @@ def hypercorn_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def hypercorn_server(
+    config_env: Mapping[str, str], *, extra_args: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Serve `quart_app.asgi:app` with `config_env` (QUART_* variables); yield its base URL."""
+    port = free_port()
+    args = ["hypercorn", "--bind", f"127.0.0.1:{port}", *extra_args, "quart_app.asgi:app"]
+    with _served(args, config_env, port) as base_url:
+        yield base_url
+
+
+@contextlib.contextmanager
+def gunicorn_server(config_env: Mapping[str, str]) -> Iterator[str]:
+    """Serve the Flask original as `make serve-flask` does (FLASK_* variables); yield its URL."""
+    port = free_port()
+    args = ["gunicorn", "--bind", f"127.0.0.1:{port}", "examples.flask_app.wsgi:app"]
+    with _served(args, config_env, port) as base_url:
+        yield base_url

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import API_KEY, DEMO_PASSWORD
-
-_CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+from .conftest import API_KEY, csrf_token_in, http_sign_in
 
 
 async def test_walk_the_site_over_http(live_server: str, tmp_path: Path) -> None:
@@ -34,29 +32,16 @@ async def test_walk_the_site_over_http(live_server: str, tmp_path: Path) -> None
 
         assert (await http.delete("/login")).status_code == 405
 
-        form = await http.get("/login")
-        token = _CSRF_INPUT.search(form.text)
-        assert token
-        login = await http.post(
-            "/login",
-            data={
-                "username": "guido-van-rossum",
-                "password": DEMO_PASSWORD,
-                "csrf_token": token.group(1),
-            },
-        )
-        assert login.status_code == 303
+        login = await http_sign_in(http)
         profile = await http.get(login.headers["location"])
         assert "Signed in as" in profile.text
         assert "Your stored username is guido-van-rossum" in (await http.get("/home")).text
 
         upload_page = await http.get("/upload")
-        upload_token = _CSRF_INPUT.search(upload_page.text)
-        assert upload_token
         content = b"spam\neggs\n" * 1000
         upload = await http.post(
             "/upload",
-            data={"csrf_token": upload_token.group(1)},
+            data={"csrf_token": csrf_token_in(upload_page.text)},
             files={"wordlist-upload": ("words.txt", content, "text/plain")},
             headers={"Accept": "application/json"},
         )

@@ -1,0 +1,57 @@
+"""flask_app: the "Python Flask" tutorial's site as a careful Flask developer writes it.
+
+It is the "before" of the port to Quart (see docs/porting.md) and the oracle of the parity tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import db
+from .blueprints import api, auth, pages, stores, uploads, users
+from .config import PROJECT_ROOT, default_config, development_defaults_in_use
+from .errors import register_error_handlers
+from .security import TLSAwareSessionInterface, csrf_token, set_security_headers, signed_in_user
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then FLASK_* environment variables, then `config`."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    # The tutorial's profile.html writes statements as lines starting with "#".
+    app.jinja_options = {
+        **app.jinja_options,
+        "line_statement_prefix": "#",
+        "line_comment_prefix": "##",
+    }
+    app.config.update(default_config())
+    app.config.from_prefixed_env()
+    if config:
+        app.config.update(config)
+    app.session_interface = TLSAwareSessionInterface()
+
+    for setting in development_defaults_in_use(app.config):
+        app.logger.warning(
+            "%s is the development default; set FLASK_%s before serving real users.",
+            setting,
+            setting,
+        )
+
+    db.init_app(app)
+    register_error_handlers(app)
+    app.after_request(set_security_headers)
+    app.context_processor(_template_globals)
+
+    for blueprint in (pages.bp, users.bp, stores.bp, auth.bp, api.bp, uploads.bp):
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _template_globals() -> dict[str, Any]:
+    return {"csrf_token": csrf_token, "signed_in_user": signed_in_user()}

@@ -1,0 +1,38 @@
+"""Store locations: is there a store in a given city?"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, render_template
+
+from ..negotiation import preferred_representation
+
+bp = Blueprint("stores", __name__, url_prefix="/stores")
+
+CITIES = ("OMAHA", "MELBOURNE", "NEPAL", "STUTTGART", "LIMA", "CAIRO", "SHANGHAI")
+
+
+def store_answer(city: str) -> tuple[bool, str]:
+    """Return whether we have a store in `city` (any case) and the tutorial's sentence."""
+    located = city.strip().upper() in CITIES
+    name = city.strip().title() if located else city
+    if located:
+        return True, f"Yes! We are located in {name}"
+    return False, f"No. We are not located in {name}"
+
+
+@bp.get("/locations/<city>")
+def storefronts(city: str) -> Response | tuple[str, int, dict[str, str]] | tuple[str, int]:
+    """Answer as a page, as JSON, or as the tutorial's plain sentence."""
+    located, sentence = store_answer(city)
+    status = 200 if located else 404
+    kind = preferred_representation("html", "json", "text")
+    if kind == "json":
+        response = jsonify({"city": city, "located": located, "message": sentence})
+        response.status_code = status
+        return response
+    if kind == "text":
+        return sentence, status, {"Content-Type": "text/plain; charset=utf-8"}
+    page = render_template(
+        "stores.html", city=city, located=located, sentence=sentence, cities=CITIES
+    )
+    return page, status

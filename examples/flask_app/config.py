@@ -1,0 +1,40 @@
+"""Configuration defaults: the same settings, with the same values, as quart_app's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"  # noqa: S105 (documented dev value)
+DEV_API_KEY = "pA55w0Rd"
+DEV_DEMO_PASSWORD = "monty-python"  # noqa: S105 (documented dev value)
+
+DEV_DEFAULTS = {
+    "SECRET_KEY": DEV_SECRET_KEY,
+    "API_KEY": DEV_API_KEY,
+    "DEMO_PASSWORD": DEV_DEMO_PASSWORD,
+}
+
+
+def default_config() -> dict[str, Any]:
+    """Return the safe defaults every app starts from."""
+    return {
+        **DEV_DEFAULTS,
+        "DATABASE": str(PROJECT_ROOT / "instance" / "quart_app.sqlite3"),
+        "SEED_DEMO_USERS": True,
+        "UPLOAD_FOLDER": str(PROJECT_ROOT / "uploads"),
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # The site's cookie keeps its name across the port, so sessions signed before survive it.
+        "SESSION_COOKIE_NAME": "quart_app_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "USERNAME_COOKIE_MAX_AGE": 30 * 24 * 3600,
+    }
+
+
+def development_defaults_in_use(config: dict[str, Any]) -> list[str]:
+    """Name the settings that still hold their development value."""
+    return [key for key, value in DEV_DEFAULTS.items() if config.get(key) == value]

@@ -1,0 +1,100 @@
+"""CSRF tokens, API keys, the signed-in user and the response security headers."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, Response, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import BadRequest
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+API_KEY_HEADER = "X-API-Key"
+_CSRF_SESSION_KEY = "_csrf"
+_USER_SESSION_KEY = "user"
+
+_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class CSRFError(BadRequest):
+    """A state-changing form arrived without the session's CSRF token."""
+
+    description = "The form has expired or did not come from this site. Reload it and try again."
+
+
+def served_over_tls() -> bool:
+    """True when the current request reached us over HTTPS."""
+    return request.scheme == "https"
+
+
+class TLSAwareSessionInterface(SecureCookieSessionInterface):
+    """Marks the session cookie Secure whenever the request itself came over TLS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or served_over_tls()
+
+
+def csrf_token() -> str:
+    """Return the session's CSRF token, creating it on first use."""
+    token = session.get(_CSRF_SESSION_KEY)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session[_CSRF_SESSION_KEY] = token
+    return token
+
+
+def check_csrf(submitted: str | None) -> None:
+    """Raise CSRFError unless `submitted` (or the X-CSRF-Token header) matches the session."""
+    expected = session.get(_CSRF_SESSION_KEY)
+    candidate = submitted or request.headers.get(CSRF_HEADER)
+    if not (
+        isinstance(expected, str)
+        and candidate
+        and secrets.compare_digest(expected.encode(), candidate.encode())
+    ):
+        raise CSRFError()
+
+
+def presented_api_key() -> str | None:
+    """Return the API key from the X-API-Key header or the `key` query argument."""
+    return request.headers.get(API_KEY_HEADER) or request.args.get("key")
+
+
+def api_key_is_valid(presented: str) -> bool:
+    """Compare a presented key with the configured one in constant time."""
+    expected: str = current_app.config["API_KEY"]
+    return secrets.compare_digest(presented.encode(), expected.encode())
+
+
+def signed_in_user() -> str | None:
+    """Return the username of the signed-in user, if any."""
+    user = session.get(_USER_SESSION_KEY)
+    return user if isinstance(user, str) else None
+
+
+def start_session(username: str) -> None:
+    """Sign `username` in with a fresh session (and a fresh CSRF token)."""
+    session.clear()
+    session[_USER_SESSION_KEY] = username
+    csrf_token()
+
+
+def end_session() -> None:
+    """Sign the current user out."""
+    session.clear()
+
+
+def set_security_headers(response: Response) -> Response:
+    """Add the headers every response carries."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Content-Security-Policy", _CONTENT_SECURITY_POLICY)
+    if served_over_tls():
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response

@@ -1,0 +1,144 @@
+"""The user store: join dates, awards and password hashes in SQLite through the stdlib sqlite3."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    joined_on TEXT NOT NULL,
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS awards (
+    username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    PRIMARY KEY (username, position)
+);
+"""
+
+DEMO_USERS: tuple[tuple[str, dt.date, tuple[str, ...]], ...] = (
+    (
+        "guido-van-rossum",
+        dt.date(1991, 2, 20),
+        ("Award for the Advancement of Free Software", "Computer History Museum Fellow"),
+    ),
+    ("ada-lovelace", dt.date(1843, 9, 1), ("First published algorithm",)),
+    ("grace-hopper", dt.date(1952, 5, 1), ()),
+)
+
+# Hashing is deliberately slow: checking against this hash makes a login for an unknown user
+# take as long as one for a real user, so timing does not reveal which names exist.
+_UNKNOWN_USER_HASH = generate_password_hash("no user has this password")
+
+
+class UserExistsError(ValueError):
+    """Raised when adding a username that is already taken."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A member of the site."""
+
+    username: str
+    joined_on: dt.date
+    awards: tuple[str, ...]
+
+
+class UserStore:
+    """Access to the users database; one connection per store, opened by `open()`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        """Connect and create the schema if it is missing."""
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self._path)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("UserStore.open() has not been called")
+        return self._db
+
+    def count(self) -> int:
+        """Return how many users exist."""
+        row = self._conn.execute("SELECT COUNT(*) FROM users").fetchone()
+        return int(row[0]) if row else 0
+
+    def get(self, username: str) -> User | None:
+        """Return the user called `username`, or None."""
+        row = self._conn.execute(
+            "SELECT username, joined_on FROM users WHERE username = ?", (username,)
+        ).fetchone()
+        if row is None:
+            return None
+        awards = self._conn.execute(
+            "SELECT title FROM awards WHERE username = ? ORDER BY position", (username,)
+        ).fetchall()
+        titles = tuple(str(award[0]) for award in awards)
+        return User(str(row[0]), dt.date.fromisoformat(str(row[1])), titles)
+
+    def add(
+        self,
+        username: str,
+        password: str,
+        *,
+        joined_on: dt.date | None = None,
+        awards: Iterable[str] = (),
+    ) -> User:
+        """Create a user with a hashed password; raise UserExistsError if the name is taken."""
+        joined = joined_on or dt.date.today()
+        titles = tuple(awards)
+        try:
+            self._conn.execute(
+                "INSERT INTO users (username, joined_on, password_hash) VALUES (?, ?, ?)",
+                (username, joined.isoformat(), generate_password_hash(password)),
+            )
+        except sqlite3.IntegrityError as error:
+            raise UserExistsError(username) from error
+        self._conn.executemany(
+            "INSERT INTO awards (username, position, title) VALUES (?, ?, ?)",
+            [(username, position, title) for position, title in enumerate(titles)],
+        )
+        self._conn.commit()
+        return User(username, joined, titles)
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """Return the user if `password` matches their hash, else None."""
+        row = self._conn.execute(
+            "SELECT password_hash FROM users WHERE username = ?", (username,)
+        ).fetchone()
+        stored_hash = str(row[0]) if row else _UNKNOWN_USER_HASH
+        matches = check_password_hash(stored_hash, password)
+        if row is None or not matches:
+            return None
+        return self.get(username)
+
+    def seed_demo_users(self, password: str) -> int:
+        """Add the demo users that are missing; return how many were added."""
+        added = 0
+        for username, joined_on, awards in DEMO_USERS:
+            if self.get(username) is None:
+                self.add(username, password, joined_on=joined_on, awards=awards)
+                added += 1
+        return added
