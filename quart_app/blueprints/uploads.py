@@ -44,7 +44,7 @@ bp = Blueprint("uploads", __name__)
 UPLOAD_FIELD = "wordlist-upload"
 _DIGEST_HEADERS = ("Repr-Digest", "Content-Digest")
 _FORMS_WITHOUT_FILES = {"", "application/x-www-form-urlencoded"}
-_NO_FILE = f"No file was sent; send one in the field '{UPLOAD_FIELD}'."
+_NO_FILE = f"No file was sent in the field '{UPLOAD_FIELD}'."
 
 
 def _authorise() -> bool:
@@ -55,7 +55,7 @@ def _authorise() -> bool:
             raise Forbidden("Incorrect API key.")
         return True
     if signed_in_user() is None:
-        raise Unauthorized("Sign in or present the API key to use uploads.")
+        raise Unauthorized("Sign in or present the API key to upload files.")
     return False
 
 
@@ -105,7 +105,8 @@ async def upload_refused(error: UploadError) -> Response:
 @bp.get("/upload")
 async def upload_form() -> str:
     """Show the upload form."""
-    return await render_template("upload.html", field=UPLOAD_FIELD)
+    list_url = url_for("uploads.list_uploads")
+    return await render_template("upload.html", field=UPLOAD_FIELD, list_url=list_url)
 
 
 @bp.post("/upload")
@@ -132,7 +133,8 @@ async def upload_file() -> Response | tuple[str, int]:
         response.status_code = 201
         response.headers["Location"] = files[0]["url"]
         return response
-    page = await render_template("upload-result.html", files=files)
+    list_url = url_for("uploads.list_uploads")
+    page = await render_template("upload-result.html", files=files, list_url=list_url)
     return page, 201
 
 

@@ -31,7 +31,7 @@ class UploadTooLargeError(UploadError):
     """A size or count limit was exceeded."""
 
     status = 413
-    default_message = "The upload is too large."
+    default_message = "The data value transmitted exceeds the capacity limit."
 
 
 class UnsupportedUploadTypeError(UploadError):

@@ -44,7 +44,7 @@ async def receive_uploads(
     """
     boundary = multipart_boundary(content_type)
     if limits.max_request_size is not None and (content_length or 0) > limits.max_request_size:
-        raise UploadTooLargeError("The request body is larger than allowed.")
+        raise UploadTooLargeError()
     store.check_room(content_length or 0)
     receiver = _UploadReceiver(
         boundary,
@@ -95,6 +95,7 @@ class _UploadReceiver:
         self._field_name: str | None = None
         self._field_value = bytearray()
         self._skipping = False
+        self._unnamed_files = 0
         self._next_digest: str | None = None
         self._file: TempUpload | None = None
         self._files: list[TempUpload] = []
@@ -114,7 +115,7 @@ class _UploadReceiver:
                 raise UploadTimeoutError() from None
             received += len(chunk)
             if limit is not None and received > limit:
-                raise UploadTooLargeError("The request body is larger than allowed.")
+                raise UploadTooLargeError()
             for event in self._parser.feed(chunk):
                 if isinstance(event, PartData):
                     await self._part_data(event.data)
@@ -129,6 +130,8 @@ class _UploadReceiver:
         """Run the last checks once the body is complete and hand over the finished files."""
         if self._check_fields is not None:
             self._check_fields(self._fields)
+        if not self._files and self._unnamed_files:
+            raise MalformedUploadError("The file has no name; choose a file to upload.")
         files, self._files = self._files, []
         return files
 
@@ -156,6 +159,7 @@ class _UploadReceiver:
         if not part.filename:
             # A browser sends an empty file part for a file input left empty.
             self._skipping = True
+            self._unnamed_files += 1
             return
         if len(self._files) >= self._limits.max_files:
             raise UploadTooLargeError("The request has too many files.")

@@ -3,7 +3,17 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.datastructures import Headers
+from werkzeug.sansio.multipart import (
+    Data,
+    Epilogue,
+    Field,
+    File,
+    MultipartDecoder,
+    MultipartEncoder,
+    NeedData,
+    Preamble,
+)
 
 from quart_app.upload_engine import MalformedUploadError, UploadTooLargeError
 from quart_app.upload_engine.errors import UnsupportedUploadTypeError
@@ -77,6 +87,35 @@ def test_parts_split_at_every_offset_parse_the_same() -> None:
 def test_body_fed_one_byte_at_a_time_parses() -> None:
     body = encode(TRICKY_PARTS)
     assert parse([body[i : i + 1] for i in range(len(body))]) == expected(TRICKY_PARTS)
+
+
+def werkzeug_encode(parts: list[Part]) -> bytes:
+    """The body Werkzeug's test-client encoder writes: no line break ends an empty part."""
+    encoder = MultipartEncoder(BOUNDARY.encode())
+    body = encoder.send_event(Preamble(data=b""))
+    for part in parts:
+        if part.filename is None:
+            body += encoder.send_event(Field(name=part.name, headers=Headers()))
+        else:
+            body += encoder.send_event(
+                File(name=part.name, filename=part.filename, headers=Headers())
+            )
+        body += encoder.send_event(Data(data=part.content, more_data=False))
+    return body + encoder.send_event(Epilogue(data=b""))
+
+
+def test_werkzeug_test_client_bodies_with_empty_parts_parse_at_every_split() -> None:
+    parts = [
+        Part("empty", b"", "empty.txt"),
+        Part("note", b""),
+        Part("ends-with-crlf", b"line\r\n", "a.txt"),
+        Part("crlf-only", b"\r\n", "b.txt"),
+        Part("last-empty", b"", "c.txt"),
+    ]
+    body = werkzeug_encode(parts)
+    assert b"\r\n\r\n--" + BOUNDARY.encode() in body
+    for cut in range(1, len(body)):
+        assert parse(split_at(body, [cut])) == expected(parts), cut
 
 
 def test_file_part_reports_filename_and_type() -> None:
@@ -175,3 +214,10 @@ def test_any_body_split_anywhere_matches_the_reference_parse(
     body = encode(parts)
     chunks = split_at(body, [cut % len(body) for cut in cuts])
     assert parse(chunks) == expected(parts) == werkzeug_parse(body)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=_parts, cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=12))
+def test_werkzeug_encoded_body_split_anywhere_parses(parts: list[Part], cuts: list[int]) -> None:
+    body = werkzeug_encode(parts)
+    assert parse(split_at(body, [cut % len(body) for cut in cuts])) == expected(parts)
