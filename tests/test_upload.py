@@ -169,6 +169,16 @@ async def test_body_over_the_limit_is_413_and_nothing_written(tmp_path: Path) ->
     assert not folder.exists() or stored_files(folder) == []
 
 
+async def test_upload_is_not_bound_by_max_content_length(tmp_path: Path) -> None:
+    app: Quart = create_app(app_config(tmp_path, MAX_CONTENT_LENGTH=1024))
+    async with app.test_app():
+        response = await app.test_client().post(
+            "/upload", headers={"X-API-Key": API_KEY}, files=word_list("big.txt", b"x" * 4096)
+        )
+    assert response.status_code == 201
+    assert (await response.get_json())["files"][0]["size"] == 4096
+
+
 async def test_reflected_original_name_is_escaped(client: QuartClient) -> None:
     await sign_in(client)
     token = await csrf_token_from(client, "/upload")

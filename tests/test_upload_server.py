@@ -139,6 +139,21 @@ async def test_upload_over_http_is_stored_intact(served: Served) -> None:
     assert (served.uploads / stored["name"]).read_bytes() == content
 
 
+async def test_upload_larger_than_max_content_length_streams_intact(tmp_path: Path) -> None:
+    content = bytes(range(256)) * 2048
+    async with (
+        hypercorn_serving(tmp_path, MAX_CONTENT_LENGTH=1024) as running,
+        httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http,
+    ):
+        response = await http.post(
+            "/upload", headers=AUTH, files=[("wordlist-upload", ("a.bin", content))]
+        )
+        assert response.status_code == 201
+        assert response.json()["files"][0]["sha256"] == hashlib.sha256(content).hexdigest()
+        login_form = await http.post("/login", data={"username": "x" * 2000})
+        assert login_form.status_code == 413
+
+
 async def test_client_disconnecting_mid_upload_leaves_nothing(served: Served) -> None:
     _reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
     writer.write(request_head(served.port, length=64 * 1024 * 1024))

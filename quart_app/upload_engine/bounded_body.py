@@ -47,7 +47,11 @@ class BoundedBody(Body):
 
     def append(self, data: bytes) -> None:
         """Buffer ``data`` without waiting (Quart's interface, used by tests and ``put``)."""
-        if not data or self._must_raise is not None or self._abandoned:
+        if not data or self._abandoned:
+            return
+        if self._must_raise is not None and not self._bounded:
+            # Awaited whole and already refused: nothing more needs keeping. A streamed
+            # body keeps its bounded buffer, since ``stream()`` may lift the refusal.
             return
         self._chunks.append(data)
         self._buffered += len(data)

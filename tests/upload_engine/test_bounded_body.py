@@ -79,3 +79,12 @@ async def test_request_chunks_needs_backpressure_installed() -> None:
 
     with pytest.raises(TypeError):
         request_chunks(PlainRequest())  # type: ignore[arg-type]
+
+
+async def test_data_sent_before_streaming_starts_is_kept_past_quarts_limit() -> None:
+    bounded = BoundedBody(100, 10)
+    bounded.append(b"early bytes beyond the limit")
+    iterator = bounded.stream()
+    bounded.append(b"!")
+    bounded.set_complete()
+    assert [chunk async for chunk in iterator] == [b"early bytes beyond the limit!"]
