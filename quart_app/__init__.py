@@ -7,7 +7,7 @@ from typing import Any
 
 from quart import Quart
 
-from . import db
+from . import db, upload_settings
 from .blueprints import api, auth, pages, stores, uploads, users
 from .config import PROJECT_ROOT, default_config, development_defaults_in_use
 from .errors import register_error_handlers
@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
         )
 
     db.init_app(app)
+    upload_settings.init_app(app)
     register_error_handlers(app)
     app.after_request(set_security_headers)
     app.context_processor(_template_globals)

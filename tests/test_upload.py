@@ -17,9 +17,12 @@ FIELD = "wordlist-upload"
 JSON = {"Accept": "application/json"}
 
 
+ENGINE_BOOKKEEPING = {".lock", ".usage"}
+
+
 def stored_files(folder: Path) -> list[Path]:
-    """Every file under the uploads folder, hidden ones included."""
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    """Every file under the uploads folder, hidden ones included, but the store's ledger."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in ENGINE_BOOKKEEPING)
 
 
 def word_list(name: str, content: bytes = b"alpha\nbeta\ngamma\n") -> dict[str, FileStorage]:
@@ -153,7 +156,7 @@ async def test_upload_with_empty_filename_is_400(client: QuartClient, uploads_di
 
 
 async def test_body_over_the_limit_is_413_and_nothing_written(tmp_path: Path) -> None:
-    app: Quart = create_app(app_config(tmp_path, MAX_CONTENT_LENGTH=1024))
+    app: Quart = create_app(app_config(tmp_path, UPLOAD_MAX_REQUEST_SIZE=1024))
     async with app.test_app():
         client = app.test_client()
         response = await client.post(
@@ -166,6 +169,16 @@ async def test_body_over_the_limit_is_413_and_nothing_written(tmp_path: Path) ->
     assert not folder.exists() or stored_files(folder) == []
 
 
+async def test_upload_is_not_bound_by_max_content_length(tmp_path: Path) -> None:
+    app: Quart = create_app(app_config(tmp_path, MAX_CONTENT_LENGTH=1024))
+    async with app.test_app():
+        response = await app.test_client().post(
+            "/upload", headers={"X-API-Key": API_KEY}, files=word_list("big.txt", b"x" * 4096)
+        )
+    assert response.status_code == 201
+    assert (await response.get_json())["files"][0]["size"] == 4096
+
+
 async def test_reflected_original_name_is_escaped(client: QuartClient) -> None:
     await sign_in(client)
     token = await csrf_token_from(client, "/upload")
@@ -175,3 +188,138 @@ async def test_reflected_original_name_is_escaped(client: QuartClient) -> None:
     body = await response.get_data(as_text=True)
     assert "<script>x</script>" not in body
     assert "&lt;script&gt;x&lt;/script&gt;.txt" in body
+
+
+async def upload_by_key(client: QuartClient, *files: tuple[str, bytes]) -> list[dict[str, object]]:
+    """Upload `files` in one request with the API key; return the JSON entries."""
+    response = await client.post(
+        "/upload",
+        headers={"X-API-Key": API_KEY},
+        files={
+            f"file-{i}": FileStorage(io.BytesIO(content), filename=name, name=f"file-{i}")
+            for i, (name, content) in enumerate(files)
+        },
+    )
+    assert response.status_code == 201
+    entries: list[dict[str, object]] = (await response.get_json())["files"]
+    assert response.headers["Location"] == entries[0]["url"]
+    return entries
+
+
+async def test_several_files_in_any_field_are_all_stored(
+    client: QuartClient, uploads_dir: Path
+) -> None:
+    entries = await upload_by_key(client, ("a.txt", b"first"), ("b.csv", b"second"))
+    assert [e["original_name"] for e in entries] == ["a.txt", "b.csv"]
+    for entry, content in zip(entries, (b"first", b"second"), strict=True):
+        assert entry["url"] == f"/uploads/{entry['name']}"
+        assert entry["size"] == len(content)
+        assert entry["content_type"] == "application/octet-stream"
+        assert (uploads_dir / str(entry["name"])).read_bytes() == content
+
+
+async def test_listing_is_paginated_json(tmp_path: Path) -> None:
+    app = create_app(app_config(tmp_path, UPLOADS_PER_PAGE=2))
+    async with app.test_app():
+        client = app.test_client()
+        for i in range(3):
+            await upload_by_key(client, (f"{i}.txt", b"x" * (i + 1)))
+        response = await client.get("/uploads?page=2", headers={"X-API-Key": API_KEY, **JSON})
+        listing = await response.get_json()
+    assert response.status_code == 200
+    assert (listing["page"], listing["pages"], listing["total"]) == (2, 2, 3)
+    [entry] = listing["files"]
+    assert {"name", "original_name", "size", "sha256", "url", "content_type", "created"} <= set(
+        entry
+    )
+
+
+async def test_listing_page_for_signed_in_user_has_delete_forms(client: QuartClient) -> None:
+    [entry] = await upload_by_key(client, ("<b>x</b>.txt", b"x"))
+    await sign_in(client)
+    page = await (await client.get("/uploads")).get_data(as_text=True)
+    assert str(entry["name"]) in page and "&lt;b&gt;x&lt;/b&gt;.txt" in page
+    assert f"/uploads/{entry['name']}/delete" in page
+
+
+async def test_download_is_an_attachment_with_nosniff(client: QuartClient) -> None:
+    [entry] = await upload_by_key(client, ("page.html", b"<script>alert(1)</script>"))
+    response = await client.get(str(entry["url"]), headers={"X-API-Key": API_KEY})
+    assert response.status_code == 200
+    assert await response.get_data() == b"<script>alert(1)</script>"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert "page.html" in response.headers["Content-Disposition"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_uploads_need_the_same_authorisation(client: QuartClient) -> None:
+    [entry] = await upload_by_key(client, ("a.txt", b"x"))
+    for method, path in [
+        ("GET", "/uploads"),
+        ("GET", str(entry["url"])),
+        ("DELETE", str(entry["url"])),
+    ]:
+        response = await client.open(path, method=method, headers=JSON)
+        assert response.status_code == 401, (method, path)
+
+
+@pytest.mark.parametrize("name", ["missing.txt", ".meta", "..%2F..%2Fetc%2Fpasswd"])
+async def test_unknown_or_hidden_names_are_404(client: QuartClient, name: str) -> None:
+    response = await client.get(f"/uploads/{name}", headers={"X-API-Key": API_KEY, **JSON})
+    assert response.status_code == 404
+
+
+async def test_delete_by_api_key_is_204(client: QuartClient, uploads_dir: Path) -> None:
+    [entry] = await upload_by_key(client, ("a.txt", b"x"))
+    response = await client.delete(str(entry["url"]), headers={"X-API-Key": API_KEY})
+    assert response.status_code == 204
+    assert not (uploads_dir / str(entry["name"])).exists()
+    again = await client.delete(str(entry["url"]), headers={"X-API-Key": API_KEY, **JSON})
+    assert again.status_code == 404
+
+
+async def test_signed_in_delete_needs_the_csrf_token(
+    client: QuartClient, uploads_dir: Path
+) -> None:
+    [entry] = await upload_by_key(client, ("a.txt", b"x"))
+    await sign_in(client)
+    refused = await client.delete(str(entry["url"]))
+    assert refused.status_code == 400
+    token = await csrf_token_from(client, "/upload")
+    deleted = await client.delete(str(entry["url"]), headers={"X-CSRF-Token": token})
+    assert deleted.status_code == 204
+    assert not (uploads_dir / str(entry["name"])).exists()
+
+
+async def test_delete_form_fallback_redirects_to_the_list(
+    client: QuartClient, uploads_dir: Path
+) -> None:
+    [entry] = await upload_by_key(client, ("a.txt", b"x"))
+    await sign_in(client)
+    without_token = await client.post(f"/uploads/{entry['name']}/delete", form={})
+    assert without_token.status_code == 400
+    token = await csrf_token_from(client, "/upload")
+    response = await client.post(f"/uploads/{entry['name']}/delete", form={"csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/uploads")
+    assert not (uploads_dir / str(entry["name"])).exists()
+
+
+async def test_xhr_upload_with_csrf_header_gets_json(client: QuartClient) -> None:
+    await sign_in(client)
+    token = await csrf_token_from(client, "/upload")
+    response = await client.post(
+        "/upload", headers={"X-CSRF-Token": token, **JSON}, files=word_list("x.txt", b"xhr")
+    )
+    assert response.status_code == 201
+    assert (await response.get_json())["files"][0]["size"] == 3
+
+
+async def test_disallowed_extension_is_415(tmp_path: Path) -> None:
+    app = create_app(app_config(tmp_path, UPLOAD_ALLOWED_EXTENSIONS=["txt"]))
+    async with app.test_app():
+        client = app.test_client()
+        response = await client.post(
+            "/upload", headers={"X-API-Key": API_KEY, **JSON}, files=word_list("a.exe")
+        )
+    assert response.status_code == 415
+    assert (await response.get_json())["error"] == "Unsupported Media Type"

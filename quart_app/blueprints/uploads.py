@@ -1,36 +1,54 @@
-"""The tutorial's /upload: store the `wordlist-upload` file under a safe, unique name."""
+"""Uploads: /upload streams files into the store; /uploads lists, serves and deletes them."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import os
-import secrets
-from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
 
-import aiofiles
-import aiofiles.os
-from quart import Blueprint, Response, current_app, jsonify, render_template, request
-from quart.datastructures import FileStorage
-from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
-from werkzeug.utils import secure_filename
+from quart import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound, Unauthorized
+from werkzeug.wrappers import Response as WerkzeugResponse
 
+from ..errors import error_response
 from ..negotiation import wants_json
 from ..security import (
     CSRF_FIELD,
+    CSRF_HEADER,
     api_key_is_valid,
     check_csrf,
     presented_api_key,
     signed_in_user,
 )
+from ..upload_engine import (
+    StoredFile,
+    UploadError,
+    receive_uploads,
+    sha256_from_digest_header,
+)
+from ..upload_engine.bounded_body import request_chunks
+from ..upload_engine.receive import FieldsCheck
+from ..upload_settings import get_upload_limits, get_upload_store
 
 bp = Blueprint("uploads", __name__)
 
 UPLOAD_FIELD = "wordlist-upload"
-_CHUNK_SIZE = 256 * 1024
+_DIGEST_HEADERS = ("Repr-Digest", "Content-Digest")
+_FORMS_WITHOUT_FILES = {"", "application/x-www-form-urlencoded"}
+_NO_FILE = f"No file was sent in the field '{UPLOAD_FIELD}'."
 
 
-def _authorise_upload() -> bool:
+def _authorise() -> bool:
     """Return True for API-key clients, False for signed-in users; raise 401/403 otherwise."""
     key = presented_api_key()
     if key:
@@ -42,58 +60,136 @@ def _authorise_upload() -> bool:
     return False
 
 
-def _unique_name(original: str) -> str:
-    safe = secure_filename(original) or "upload"
-    stem, dot, suffix = safe.rpartition(".")
-    if not dot or not stem:
-        stem, suffix = safe, ""
-    return f"{stem}-{secrets.token_hex(6)}{'.' + suffix if suffix else ''}"
+def _describe(stored: StoredFile, *, with_created: bool = False) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "name": stored.name,
+        "original_name": stored.original_name,
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "url": url_for("uploads.download", name=stored.name),
+        "content_type": stored.content_type,
+    }
+    if with_created:
+        described["created"] = stored.created
+    return described
 
 
-async def _save(upload: FileStorage, folder: Path) -> tuple[str, int, str]:
-    name = _unique_name(upload.filename or "")
-    partial = folder / f".{name}.part"
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        async with aiofiles.open(partial, "wb") as out:
-            while chunk := await asyncio.to_thread(upload.stream.read, _CHUNK_SIZE):
-                digest.update(chunk)
-                size += len(chunk)
-                await out.write(chunk)
-        await aiofiles.os.replace(partial, folder / name)
-    except BaseException:
-        if await aiofiles.os.path.exists(partial):
-            await aiofiles.os.remove(partial)
-        raise
-    return name, size, digest.hexdigest()
+def _csrf_check_for_upload(by_api_key: bool) -> FieldsCheck | None:
+    """Check the CSRF header now if sent, else the form's token before anything is stored."""
+    if by_api_key:
+        return None
+    if request.headers.get(CSRF_HEADER):
+        check_csrf(None)
+        return None
+
+    def check_form_token(fields: Mapping[str, list[str]]) -> None:
+        check_csrf(next(iter(fields.get(CSRF_FIELD, [])), None))
+
+    return check_form_token
+
+
+def _expected_digest() -> str | None:
+    for header in _DIGEST_HEADERS:
+        if digest := sha256_from_digest_header(request.headers.get(header)):
+            return digest
+    return None
+
+
+@bp.errorhandler(UploadError)
+async def upload_refused(error: UploadError) -> Response:
+    """Answer a refused upload with its status, as HTML or JSON."""
+    http_error = HTTPException(description=error.message)
+    http_error.code = error.status
+    return await error_response(http_error)
 
 
 @bp.get("/upload")
 async def upload_form() -> str:
     """Show the upload form."""
-    return await render_template("upload.html", field=UPLOAD_FIELD)
+    list_url = url_for("uploads.list_uploads")
+    return await render_template("upload.html", field=UPLOAD_FIELD, list_url=list_url)
 
 
 @bp.post("/upload")
 async def upload_file() -> Response | tuple[str, int]:
-    """Store the uploaded file and say what was stored."""
-    by_api_key = _authorise_upload()
-    form = await request.form
-    if not by_api_key:
-        check_csrf(form.get(CSRF_FIELD))
-    upload = (await request.files).get(UPLOAD_FIELD)
-    if upload is None:
-        raise BadRequest(f"No file was sent in the field '{UPLOAD_FIELD}'.")
-    if not upload.filename:
-        raise BadRequest("The file has no name; choose a file to upload.")
-    folder = Path(current_app.config["UPLOAD_FOLDER"])
-    await asyncio.to_thread(os.makedirs, folder, exist_ok=True)
-    name, size, sha256 = await _save(upload, folder)
-    stored = {"name": name, "original_name": upload.filename, "size": size, "sha256": sha256}
+    """Stream every file of a multipart body into the store and say what was stored."""
+    by_api_key = _authorise()
+    check_fields = _csrf_check_for_upload(by_api_key)
+    if request.mimetype in _FORMS_WITHOUT_FILES:
+        raise BadRequest(_NO_FILE)
+    stored = await receive_uploads(
+        request_chunks(request),
+        content_type=request.headers.get("Content-Type"),
+        content_length=request.content_length,
+        limits=get_upload_limits(),
+        store=get_upload_store(),
+        expected_sha256=_expected_digest(),
+        check_fields=check_fields,
+    )
+    if not stored:
+        raise BadRequest(_NO_FILE)
+    files = [_describe(file) for file in stored]
     if wants_json() or by_api_key:
-        response = jsonify({"files": [stored]})
+        response = jsonify({"files": files})
         response.status_code = 201
+        response.headers["Location"] = files[0]["url"]
         return response
-    page = await render_template("upload-result.html", files=[stored])
+    list_url = url_for("uploads.list_uploads")
+    page = await render_template("upload-result.html", files=files, list_url=list_url)
     return page, 201
+
+
+@bp.get("/uploads")
+async def list_uploads() -> Response | str:
+    """List the stored files, newest first, a page at a time."""
+    _authorise()
+    page_number = request.args.get("page", 1, type=int) or 1
+    page = await get_upload_store().list_page(page_number, current_app.config["UPLOADS_PER_PAGE"])
+    files = [_describe(file, with_created=True) for file in page.files]
+    if wants_json():
+        listing = {"files": files, "page": page.page, "pages": page.pages, "total": page.total}
+        return jsonify(listing)
+    return await render_template("uploads.html", files=files, page=page)
+
+
+@bp.get("/uploads/<name>")
+async def download(name: str) -> Response:
+    """Send a stored file as an attachment under its original name."""
+    _authorise()
+    store = get_upload_store()
+    stored = await store.get(name)
+    if stored is None:
+        raise NotFound("No stored file has that name.")
+    response = await send_file(
+        store.path_of(name),
+        mimetype=stored.content_type,
+        as_attachment=True,
+        attachment_filename=stored.original_name,
+        conditional=True,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+async def _delete(name: str) -> None:
+    if not await get_upload_store().delete(name):
+        raise NotFound("No stored file has that name.")
+
+
+@bp.delete("/uploads/<name>")
+async def delete_upload(name: str) -> Response:
+    """Delete a stored file (CSRF header required for signed-in users)."""
+    if not _authorise():
+        check_csrf(None)
+    await _delete(name)
+    return Response(status=204)
+
+
+@bp.post("/uploads/<name>/delete")
+async def delete_upload_form(name: str) -> WerkzeugResponse:
+    """Delete a stored file from the list page's form, then go back to the list."""
+    if not _authorise():
+        check_csrf((await request.form).get(CSRF_FIELD))
+    await _delete(name)
+    await flash(f"Deleted {name}.")
+    return redirect(url_for("uploads.list_uploads"), 303)

@@ -26,6 +26,7 @@ PAGES = [
     (f"/api/users/guido-van-rossum?key={API_KEY}", 200, "User API"),
     ("/api/users/guido-van-rossum", 401, "User API"),
     ("/upload", 200, "Upload files"),
+    ("/uploads", 401, "401 Unauthorized"),
     ("/home", 200, "No username cookie was found"),
     ("/no/such/page", 404, "404 Not Found"),
 ]
@@ -86,7 +87,7 @@ async def test_every_control_has_a_name_signed_in_and_out(page: Page) -> None:
         await page.goto(path)
         assert await page.evaluate(_UNNAMED_CONTROLS) == [], path
     await sign_in_through_the_form(page)
-    for path in ("/", "/upload", "/users/guido-van-rossum", "/home"):
+    for path in ("/", "/upload", "/uploads", "/users/guido-van-rossum", "/home"):
         await page.goto(path)
         assert await page.evaluate(_UNNAMED_CONTROLS) == [], path
 

@@ -244,6 +244,11 @@ def _session_payload(value: str, facts: _AppFacts) -> str | None:
     return json.dumps(payload, sort_keys=True)
 
 
+# The upload engine keeps each file's metadata and its quota ledger in `.meta/`; its temp
+# files (`.tmp/`) are still compared, so a partial file left behind would show.
+_ENGINE_METADATA = ".meta"
+
+
 def _stored_files(folder: Path) -> tuple[tuple[str, str], ...]:
     if not folder.exists():
         return ()
@@ -251,7 +256,7 @@ def _stored_files(folder: Path) -> tuple[tuple[str, str], ...]:
         sorted(
             (_normalised_text(str(path.relative_to(folder))), _digest(path))
             for path in folder.rglob("*")
-            if path.is_file()
+            if path.is_file() and path.relative_to(folder).parts[0] != _ENGINE_METADATA
         )
     )
 
@@ -305,7 +310,18 @@ def comparable(observed: Observed, row: Row) -> Observed:
         )
     if "upload-engine-multi-file" in row.intended:
         observed = _first_file_only(observed)
+    if "upload-engine-pages" in row.intended:
+        observed = dataclasses.replace(observed, body=_without_engine_links(observed.body))
     return observed
+
+
+_STORED_FILE_LINK = re.compile(r'<a href="/uploads/[^"]*">([^<]*)</a>')
+_LIST_LINK = re.compile(r'<p><a href="/uploads">Stored files</a></p>')
+
+
+def _without_engine_links(body: str) -> str:
+    body = _LIST_LINK.sub("", body).replace(" multiple required>", " required>")
+    return _STORED_FILE_LINK.sub(r"\1", body)
 
 
 def _base_upload_answer(observed: Observed) -> str:

@@ -36,11 +36,24 @@ INTENDED_DIFFERENCES: dict[str, str] = {
         '`{"files": [{"name", "original_name", "size", "sha256"}]}`. Only that base shape and '
         "the other headers are compared."
     ),
+    "upload-engine-pages": (
+        "The upload form's file input takes several files (`multiple`) and the form and result "
+        "pages link the stored-files list (`/uploads`, issue 3); the result page links each "
+        "stored file. Pages are compared with those links and the attribute taken out."
+    ),
     "upload-engine-multi-file": (
         "With two files in the `wordlist-upload` field the Flask original, like the tutorial's "
         '`request.files["wordlist-upload"]`, stores the first; the streaming engine stores '
         "every part. Only the first stored file is compared."
     ),
+}
+
+# Routes only the Quart app has: the upload engine's file management (issue 3).
+ADDED_ENDPOINTS: dict[str, str] = {
+    "uploads.list_uploads": "GET /uploads lists stored files, paginated",
+    "uploads.download": "GET /uploads/<name> sends a stored file as an attachment",
+    "uploads.delete_upload": "DELETE /uploads/<name> removes a stored file",
+    "uploads.delete_upload_form": "POST /uploads/<name>/delete is the browser's delete form",
 }
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -73,6 +86,7 @@ class Row:
 GUIDO = "guido-van-rossum"
 _STATIC = frozenset({"static-file-headers"})
 _ENGINE = frozenset({"upload-engine-fields"})
+_ENGINE_PAGES = frozenset({"upload-engine-pages"})
 _XSS = "%3Cscript%3Ealert(1)%3C%2Fscript%3E"
 
 
@@ -254,7 +268,7 @@ API = (
 
 UPLOADS = (
     Row("upload-form-anonymous", "GET", "/upload"),
-    Row("upload-form-signed-in", "GET", "/upload", signed_in=GUIDO),
+    Row("upload-form-signed-in", "GET", "/upload", signed_in=GUIDO, intended=_ENGINE_PAGES),
     Row(
         "upload-signed-in-html",
         "POST",
@@ -262,6 +276,7 @@ UPLOADS = (
         files=_upload("words.txt"),
         signed_in=GUIDO,
         csrf="form",
+        intended=_ENGINE_PAGES,
     ),
     Row(
         "upload-signed-in-json",
@@ -280,6 +295,7 @@ UPLOADS = (
         files=_upload("words.txt"),
         signed_in=GUIDO,
         csrf="header",
+        intended=_ENGINE_PAGES,
     ),
     Row(
         "upload-api-key",
@@ -348,6 +364,7 @@ UPLOADS = (
         files=_upload("<script>x</script>.txt"),
         signed_in=GUIDO,
         csrf="form",
+        intended=_ENGINE_PAGES,
     ),
     Row("upload-anonymous-401", "POST", "/upload", files=_upload("a.txt")),
     Row("upload-anonymous-401-json", "POST", "/upload", files=_upload("a.txt"), headers=JSON),
@@ -386,7 +403,8 @@ UPLOADS = (
         "/upload",
         files=_upload("big.txt", b"x" * 4096),
         headers={**KEY, **JSON},
-        config={"MAX_CONTENT_LENGTH": 1024},
+        # Streamed uploads have their own limit; MAX_CONTENT_LENGTH bounds in-memory bodies.
+        config={"MAX_CONTENT_LENGTH": 1024, "UPLOAD_MAX_REQUEST_SIZE": 1024},
     ),
     Row(
         "upload-over-max-content-length-413-html",
@@ -395,7 +413,8 @@ UPLOADS = (
         files=_upload("big.txt", b"x" * 4096),
         signed_in=GUIDO,
         csrf="form",
-        config={"MAX_CONTENT_LENGTH": 1024},
+        # Streamed uploads have their own limit; MAX_CONTENT_LENGTH bounds in-memory bodies.
+        config={"MAX_CONTENT_LENGTH": 1024, "UPLOAD_MAX_REQUEST_SIZE": 1024},
     ),
     Row("upload-put-405", "PUT", "/upload", headers=KEY),
 )

@@ -1,0 +1,185 @@
+"""Backpressure for Quart: a request body that reads from the client only as fast as it is used.
+
+Quart's own connection appends every ASGI message to the body as soon as Hypercorn
+delivers it, so a slow handler lets memory grow with the upload. Here the ASGI
+receive loop waits while the body holds ``high_water`` bytes or more, Hypercorn's
+bounded app queue then fills, and Hypercorn stops reading the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Generator
+from typing import Any, cast
+
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, ASGISendEvent
+from quart import Quart, Request
+from quart.asgi import ASGIHTTPConnection
+from quart.utils import cancel_tasks, raise_task_exceptions
+from quart.wrappers.request import Body
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .limits import KIB
+
+DEFAULT_HIGH_WATER = 256 * KIB
+
+
+class BoundedBody(Body):
+    """A ``Body`` whose buffer is bounded while it is iterated, unbounded once awaited whole.
+
+    It keeps the received chunks in a list rather than Quart's bytearray, so a chunk
+    reaches the reader without being copied twice on the way.
+    """
+
+    high_water: int = DEFAULT_HIGH_WATER
+
+    def __init__(
+        self, expected_content_length: int | None, max_content_length: int | None
+    ) -> None:
+        super().__init__(expected_content_length, max_content_length)
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._received = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self._bounded = True
+        self._abandoned = False
+
+    def append(self, data: bytes) -> None:
+        """Buffer ``data`` without waiting (Quart's interface, used by tests and ``put``)."""
+        if not data or self._abandoned:
+            return
+        if self._must_raise is not None and not self._bounded:
+            # Awaited whole and already refused: nothing more needs keeping. A streamed
+            # body keeps its bounded buffer, since ``stream()`` may lift the refusal.
+            return
+        self._chunks.append(data)
+        self._buffered += len(data)
+        self._received += len(data)
+        self._has_data.set()
+        if self._max_content_length is not None and self._received > self._max_content_length:
+            self._must_raise = RequestEntityTooLarge()
+            self.set_complete()
+
+    async def put(self, data: bytes) -> None:
+        """Buffer ``data``, then wait until the reader has taken what is buffered."""
+        self.append(data)
+        if self._bounded and self._buffered >= self.high_water:
+            self._room.clear()
+            await self._room.wait()
+
+    def stream(self) -> AsyncIterator[bytes]:
+        """Iterate the body with no whole-body size limit: the caller enforces its own."""
+        if isinstance(self._must_raise, RequestEntityTooLarge):
+            self._must_raise = None
+        self._max_content_length = None
+        return self
+
+    def abandon(self) -> None:
+        """Stop buffering: whatever the client still sends is read and dropped."""
+        self._abandoned = True
+        self._bounded = False
+        self.clear()
+
+    def clear(self) -> None:
+        """Drop what is buffered and let the sender go on."""
+        self._chunks = []
+        self._buffered = 0
+        self._room.set()
+
+    async def __anext__(self) -> bytes:
+        if self._must_raise is not None:
+            raise self._must_raise
+        if not self._complete.is_set():
+            await self._has_data.wait()
+        if not self._chunks:
+            if self._must_raise is not None:
+                raise self._must_raise
+            raise StopAsyncIteration()
+        chunks = self._chunks
+        self.clear()
+        self._has_data.clear()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        # Awaiting means "give me everything": the buffer must be allowed to grow.
+        self._bounded = False
+        self._room.set()
+        if self._must_raise is not None:
+            raise self._must_raise
+        yield from self._complete.wait().__await__()
+        if self._must_raise is not None:
+            raise self._must_raise
+        return b"".join(self._chunks)
+
+
+class BoundedRequest(Request):
+    """A ``Request`` whose body applies backpressure."""
+
+    body_class = BoundedBody
+
+
+class BackpressureHTTPConnection(ASGIHTTPConnection):
+    """An ASGI HTTP connection that feeds a ``BoundedBody`` at the pace it is read."""
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        """Run the receive loop and the handler; if cancelled, cancel and await both."""
+        request = self._create_request_from_scope(send)
+        tasks = {
+            asyncio.ensure_future(self.handle_messages(request, receive)),
+            asyncio.ensure_future(self.handle_request(request, send)),
+        }
+        try:
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # Quart's own connection leaves both tasks running when the server cancels it
+            # at shutdown; an upload in progress must get to delete its temp file.
+            await cancel_tasks(tasks)
+            raise
+        await cancel_tasks(pending)
+        raise_task_exceptions(done)
+
+    async def handle_messages(self, request: Request, receive: ASGIReceiveCallable) -> None:
+        """Move ASGI messages into the body, waiting whenever its buffer is full."""
+        body = request.body
+        if not isinstance(body, BoundedBody):
+            await super().handle_messages(request, receive)
+            return
+        body.high_water = self.app.config.get("UPLOAD_BUFFER_SIZE", DEFAULT_HIGH_WATER)
+        while True:
+            message = await receive()
+            if message["type"] == "http.request":
+                await body.put(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body.set_complete()
+            elif message["type"] == "http.disconnect":
+                return
+
+    async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
+        """Handle the request; once a response starts, unread body bytes are dropped."""
+        body = request.body
+
+        async def send_and_release(message: ASGISendEvent) -> None:
+            # The handler has answered: block no more on a body it will not read, or
+            # Hypercorn's receive queue and ours would wait on each other.
+            if isinstance(body, BoundedBody):
+                body.abandon()
+            await send(message)
+
+        await super().handle_request(request, cast(ASGISendCallable, send_and_release))
+
+
+def install_backpressure(app: Quart) -> None:
+    """Make ``app`` use bounded request bodies and the backpressure connection class."""
+    if not issubclass(app.request_class, BoundedRequest):
+        bounded = type(app.request_class.__name__, (BoundedRequest, app.request_class), {})
+        app.request_class = cast(type[Request], bounded)
+    app.asgi_http_class = BackpressureHTTPConnection
+
+
+def request_chunks(request: Request) -> AsyncIterator[bytes]:
+    """The request body as chunks of bounded size, without Quart's whole-body limit."""
+    body = request.body
+    if not isinstance(body, BoundedBody):
+        raise TypeError("install_backpressure(app) must be called for streaming uploads")
+    return body.stream()

@@ -1,0 +1,62 @@
+"""Upload failures, each carrying the HTTP status and a short message for the client."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class UploadError(Exception):
+    """Base class: an upload was refused; nothing from the request is kept."""
+
+    status: ClassVar[int] = 400
+    default_message: ClassVar[str] = "The upload was malformed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class MalformedUploadError(UploadError):
+    """The body is not a well-formed multipart/form-data message."""
+
+
+class LengthRequiredError(UploadError):
+    """The request carries no body length where one is required."""
+
+    status = 411
+    default_message = "A Content-Length or chunked body is required."
+
+
+class UploadTooLargeError(UploadError):
+    """A size or count limit was exceeded."""
+
+    status = 413
+    default_message = "The data value transmitted exceeds the capacity limit."
+
+
+class UnsupportedUploadTypeError(UploadError):
+    """The request or a file has a type or extension that is not allowed."""
+
+    status = 415
+    default_message = "This type of file is not accepted."
+
+
+class DigestMismatchError(UploadError):
+    """A file's SHA-256 differs from the digest the client announced."""
+
+    status = 422
+    default_message = "The file's SHA-256 does not match the expected digest."
+
+
+class UploadTimeoutError(UploadError):
+    """The client sent no byte for longer than the idle timeout."""
+
+    status = 408
+    default_message = "The client stopped sending the upload."
+
+
+class InsufficientStorageError(UploadError):
+    """The storage quota or the disk itself is full."""
+
+    status = 507
+    default_message = "There is not enough storage space for this upload."

@@ -1,0 +1,203 @@
+"""Receiving a multipart upload: parse as it arrives, write each file once, keep all or none."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterable, Callable, Mapping
+from typing import Final
+
+from .errors import (
+    MalformedUploadError,
+    UnsupportedUploadTypeError,
+    UploadTimeoutError,
+    UploadTooLargeError,
+)
+from .limits import UploadLimits
+from .multipart_stream import MultipartStream, PartData, PartStart, multipart_boundary
+from .storage import StoredFile, TempUpload, UploadStore
+
+DIGEST_FIELD: Final = "sha256"
+_HEX_SHA256: Final = re.compile(r"[0-9a-fA-F]{64}")
+
+FieldsCheck = Callable[[Mapping[str, list[str]]], None]
+
+
+async def receive_uploads(
+    chunks: AsyncIterable[bytes],
+    *,
+    content_type: str | None,
+    content_length: int | None,
+    limits: UploadLimits,
+    store: UploadStore,
+    expected_sha256: str | None = None,
+    check_fields: FieldsCheck | None = None,
+) -> list[StoredFile]:
+    """Store every file part of a multipart body and return them; on any error keep nothing.
+
+    A body without file parts stores nothing and returns an empty list.
+
+    ``expected_sha256`` (hex) applies to a single-file request. A form field named
+    ``sha256`` sets the expected digest of the next file part. ``check_fields``
+    sees the plain fields once the body is complete, before anything is
+    published, and may raise to refuse the request.
+    """
+    boundary = multipart_boundary(content_type)
+    if limits.max_request_size is not None and (content_length or 0) > limits.max_request_size:
+        raise UploadTooLargeError()
+    store.check_room(content_length or 0)
+    receiver = _UploadReceiver(
+        boundary,
+        limits=limits,
+        store=store,
+        expected_sha256=_normalised_digest(expected_sha256),
+        check_fields=check_fields,
+    )
+    try:
+        received = await receiver.consume(chunks)
+        if content_length is not None and received != content_length:
+            raise MalformedUploadError("The body is shorter than its Content-Length.")
+        uploads = receiver.finish()
+    except BaseException:
+        # Shielded so that a second cancellation cannot leave a temp file behind.
+        await asyncio.shield(receiver.discard())
+        raise
+    return await store.commit(uploads) if uploads else []
+
+
+def _normalised_digest(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _HEX_SHA256.fullmatch(value):
+        raise MalformedUploadError("An expected SHA-256 must be 64 hexadecimal digits.")
+    return value.lower()
+
+
+class _UploadReceiver:
+    """The state of one request's parse: the current part and the files finished so far."""
+
+    def __init__(
+        self,
+        boundary: bytes,
+        *,
+        limits: UploadLimits,
+        store: UploadStore,
+        expected_sha256: str | None,
+        check_fields: FieldsCheck | None,
+    ) -> None:
+        self._parser = MultipartStream(boundary, max_header_size=limits.max_part_header_size)
+        self._limits = limits
+        self._store = store
+        self._request_digest = expected_sha256
+        self._check_fields = check_fields
+        self._fields: dict[str, list[str]] = {}
+        self._field_count = 0
+        self._field_name: str | None = None
+        self._field_value = bytearray()
+        self._skipping = False
+        self._unnamed_files = 0
+        self._next_digest: str | None = None
+        self._file: TempUpload | None = None
+        self._files: list[TempUpload] = []
+
+    async def consume(self, chunks: AsyncIterable[bytes]) -> int:
+        """Feed the whole body through the parser; return its length."""
+        limit = self._limits.max_request_size
+        received = 0
+        iterator = aiter(chunks)
+        while True:
+            try:
+                async with asyncio.timeout(self._limits.idle_timeout):
+                    chunk = await anext(iterator)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise UploadTimeoutError() from None
+            received += len(chunk)
+            if limit is not None and received > limit:
+                raise UploadTooLargeError()
+            for event in self._parser.feed(chunk):
+                if isinstance(event, PartData):
+                    await self._part_data(event.data)
+                elif isinstance(event, PartStart):
+                    await self._part_start(event)
+                else:
+                    await self._part_end()
+        self._parser.close()
+        return received
+
+    def finish(self) -> list[TempUpload]:
+        """Run the last checks once the body is complete and hand over the finished files."""
+        if self._check_fields is not None:
+            self._check_fields(self._fields)
+        if not self._files and self._unnamed_files:
+            raise MalformedUploadError("The file has no name; choose a file to upload.")
+        files, self._files = self._files, []
+        return files
+
+    async def discard(self) -> None:
+        """Delete every temp file of this request."""
+        pending = [*self._files, *([self._file] if self._file else [])]
+        self._files, self._file = [], None
+        errors: list[BaseException] = []
+        for upload in pending:
+            try:
+                await upload.discard()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    async def _part_start(self, part: PartStart) -> None:
+        self._skipping = False
+        if part.filename is None:
+            self._field_count += 1
+            if self._field_count > self._limits.max_fields:
+                raise UploadTooLargeError("The form has too many fields.")
+            self._field_name = part.name
+            return
+        if not part.filename:
+            # A browser sends an empty file part for a file input left empty.
+            self._skipping = True
+            self._unnamed_files += 1
+            return
+        if len(self._files) >= self._limits.max_files:
+            raise UploadTooLargeError("The request has too many files.")
+        if not self._limits.extension_allowed(part.filename):
+            raise UnsupportedUploadTypeError(f"Files like {part.filename!r} are not accepted.")
+        if not self._limits.content_type_allowed(part.content_type):
+            raise UnsupportedUploadTypeError(f"Type {part.content_type} is not accepted.")
+        expected = self._next_digest
+        self._next_digest = None
+        if self._request_digest is not None:
+            if self._files:
+                raise MalformedUploadError("A digest header applies to single-file uploads only.")
+            expected = expected or self._request_digest
+        self._file = await self._store.begin(
+            part.filename, part.content_type, expected_sha256=expected
+        )
+
+    async def _part_data(self, data: memoryview) -> None:
+        if self._file is not None:
+            size_limit = self._limits.max_file_size
+            if size_limit is not None and self._file.size + len(data) > size_limit:
+                raise UploadTooLargeError(f"{self._file.original_name!r} is larger than allowed.")
+            self._store.check_room(len(data))
+            await self._file.write(data)
+        elif not self._skipping:
+            if len(self._field_value) + len(data) > self._limits.max_field_size:
+                raise UploadTooLargeError("A form field is larger than allowed.")
+            self._field_value += data
+
+    async def _part_end(self) -> None:
+        if self._file is not None:
+            await self._file.finish()
+            self._files.append(self._file)
+            self._file = None
+        elif self._field_name is not None:
+            value = self._field_value.decode("utf-8", "replace")
+            self._field_value.clear()
+            if self._field_name == DIGEST_FIELD:
+                self._next_digest = _normalised_digest(value.strip())
+            self._fields.setdefault(self._field_name, []).append(value)
+            self._field_name = None

@@ -1,0 +1,26 @@
+"""Fixtures for the engine's own tests: a prepared store in a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quart_app.upload_engine import UploadStore
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> UploadStore:
+    """A prepared store without fsync (the tests do not need durability)."""
+    upload_store = UploadStore(tmp_path / "uploads", fsync=False)
+    await upload_store.prepare()
+    return upload_store
+
+
+def leftover_files(store: UploadStore) -> list[str]:
+    """Names of temp files and stored files (not the ledger) still in the store."""
+    return sorted(
+        str(path.relative_to(store.root))
+        for path in store.root.rglob("*")
+        if path.is_file() and path.name not in {".lock", ".usage"}
+    )

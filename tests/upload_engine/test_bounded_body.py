@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from quart_app.upload_engine.bounded_body import BoundedBody, request_chunks
+
+
+def body(high_water: int = 10, max_content_length: int | None = None) -> BoundedBody:
+    bounded = BoundedBody(None, max_content_length)
+    bounded.high_water = high_water
+    return bounded
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_sender_waits_while_the_buffer_is_full() -> None:
+    bounded = body()
+    sender = asyncio.ensure_future(bounded.put(b"x" * 10))
+    await settle()
+    assert not sender.done()
+    assert await bounded.__anext__() == b"x" * 10
+    await settle()
+    assert sender.done()
+
+
+async def test_chunks_below_the_mark_are_joined_for_the_reader() -> None:
+    bounded = body(high_water=100)
+    for piece in (b"ab", b"cd", b"ef"):
+        await bounded.put(piece)
+    bounded.set_complete()
+    assert [chunk async for chunk in bounded] == [b"abcdef"]
+
+
+async def test_awaiting_the_whole_body_lifts_the_bound() -> None:
+    bounded = body(high_water=4)
+
+    async def send() -> None:
+        for _ in range(10):
+            await bounded.put(b"12345")
+        bounded.set_complete()
+
+    sender = asyncio.ensure_future(send())
+    assert await bounded == b"12345" * 10
+    await sender
+
+
+async def test_abandoned_body_drops_data_and_releases_the_sender() -> None:
+    bounded = body()
+    sender = asyncio.ensure_future(bounded.put(b"x" * 20))
+    await settle()
+    bounded.abandon()
+    await settle()
+    assert sender.done()
+    await bounded.put(b"more")
+    bounded.set_complete()
+    assert [chunk async for chunk in bounded] == []
+
+
+async def test_quart_size_limit_applies_unless_streamed() -> None:
+    limited = BoundedBody(100, 10)
+    with pytest.raises(RequestEntityTooLarge):
+        await limited.__anext__()
+    streamed = BoundedBody(100, 10)
+    iterator = streamed.stream()
+    streamed.append(b"y" * 100)
+    streamed.set_complete()
+    assert [chunk async for chunk in iterator] == [b"y" * 100]
+
+
+async def test_request_chunks_needs_backpressure_installed() -> None:
+    class PlainRequest:
+        body = object()
+
+    with pytest.raises(TypeError):
+        request_chunks(PlainRequest())  # type: ignore[arg-type]
+
+
+async def test_data_sent_before_streaming_starts_is_kept_past_quarts_limit() -> None:
+    bounded = BoundedBody(100, 10)
+    bounded.append(b"early bytes beyond the limit")
+    iterator = bounded.stream()
+    bounded.append(b"!")
+    bounded.set_complete()
+    assert [chunk async for chunk in iterator] == [b"early bytes beyond the limit!"]

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from quart_app.upload_engine import InsufficientStorageError, UploadStore, is_stored_name
+from quart_app.upload_engine import storage as storage_module
+from quart_app.upload_engine.storage import safe_stored_name
+
+from .conftest import leftover_files
+
+
+async def store_bytes(store: UploadStore, name: str, content: bytes) -> str:
+    upload = await store.begin(name, "text/plain")
+    await upload.write(content)
+    await upload.finish()
+    [stored] = await store.commit([upload])
+    return stored.name
+
+
+async def test_commit_publishes_file_and_metadata(store: UploadStore) -> None:
+    upload = await store.begin("report.txt", "text/plain")
+    await upload.write(b"hello ")
+    await upload.write(memoryview(b"world"))
+    await upload.finish()
+    [stored] = await store.commit([upload])
+    assert (store.root / stored.name).read_bytes() == b"hello world"
+    assert stored.sha256 == hashlib.sha256(b"hello world").hexdigest()
+    assert stored.size == 11 and stored.original_name == "report.txt"
+    meta = json.loads((store.root / ".meta" / f"{stored.name}.json").read_text())
+    assert meta["sha256"] == stored.sha256 and meta["content_type"] == "text/plain"
+    assert leftover_files(store) == sorted([stored.name, f".meta/{stored.name}.json"])
+    assert await store.get(stored.name) == stored
+    assert await store.used_bytes() == 11
+
+
+async def test_same_original_name_never_overwrites(store: UploadStore) -> None:
+    names = [await store_bytes(store, "same.txt", bytes([i])) for i in range(20)]
+    assert len(set(names)) == 20
+    for i, name in enumerate(names):
+        assert (store.root / name).read_bytes() == bytes([i])
+
+
+@pytest.mark.parametrize(
+    ("original", "prefix", "suffix"),
+    [
+        ("../../etc/passwd", "etc_passwd-", ""),
+        ("report.final.PDF", "report.final-", ".PDF"),
+        (".htaccess", "htaccess-", ""),
+        ("", "upload-", ""),
+        ("..", "upload-", ""),
+        ("ünïcode.txt", "unicode-", ".txt"),
+    ],
+)
+def test_stored_names_are_safe_and_keep_the_extension(
+    original: str, prefix: str, suffix: str
+) -> None:
+    name = safe_stored_name(original)
+    assert name.startswith(prefix) and name.endswith(suffix)
+    assert is_stored_name(name)
+
+
+@pytest.mark.parametrize("name", ["", ".meta", ".tmp", "../x", "a/b", ".hidden", "a b"])
+async def test_unsafe_names_are_not_served(store: UploadStore, name: str) -> None:
+    assert not is_stored_name(name)
+    assert await store.get(name) is None
+    assert await store.delete(name) is False
+
+
+async def test_quota_refuses_and_keeps_nothing(tmp_path: Path) -> None:
+    store = UploadStore(tmp_path / "uploads", quota=10, fsync=True)
+    await store.prepare()
+    await store_bytes(store, "a.txt", b"12345678")
+    upload = await store.begin("b.txt", "text/plain")
+    await upload.write(b"123")
+    await upload.finish()
+    with pytest.raises(InsufficientStorageError):
+        await store.commit([upload])
+    assert len([p for p in store.root.iterdir() if p.is_file()]) == 1
+    assert list((store.root / ".tmp").iterdir()) == []
+    with pytest.raises(InsufficientStorageError):
+        store.check_room(3)
+
+
+async def test_quota_is_shared_between_stores_on_one_folder(tmp_path: Path) -> None:
+    first = UploadStore(tmp_path / "uploads", quota=10, fsync=False)
+    second = UploadStore(tmp_path / "uploads", quota=10, fsync=False)
+    await first.prepare()
+    await second.prepare()
+    await store_bytes(first, "a.txt", b"1234567")
+    upload = await second.begin("b.txt", "text/plain")
+    await upload.write(b"1234")
+    await upload.finish()
+    with pytest.raises(InsufficientStorageError):
+        await second.commit([upload])
+
+
+async def test_full_disk_while_writing_is_insufficient_storage(
+    store: UploadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    upload = await store.begin("a.txt", "text/plain")
+    monkeypatch.setattr(storage_module, "_hash_and_write", no_space)
+    with pytest.raises(InsufficientStorageError):
+        await upload.write(b"data")
+    await upload.discard()
+    assert leftover_files(store) == []
+
+
+async def test_other_os_errors_are_not_disguised(
+    store: UploadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    upload = await store.begin("a.txt", "text/plain")
+    monkeypatch.setattr(storage_module, "_hash_and_write", broken)
+    with pytest.raises(OSError, match="I/O error"):
+        await upload.write(b"data")
+    await upload.discard()
+
+
+async def test_discard_removes_the_temp_file_and_is_idempotent(store: UploadStore) -> None:
+    upload = await store.begin("a.txt", "text/plain")
+    await upload.write(b"partial")
+    assert leftover_files(store) != []
+    await upload.discard()
+    await upload.discard()
+    assert leftover_files(store) == []
+    assert store.in_flight_bytes == 0
+
+
+async def test_delete_removes_file_metadata_and_usage(store: UploadStore) -> None:
+    name = await store_bytes(store, "a.txt", b"abc")
+    assert await store.delete(name) is True
+    assert await store.delete(name) is False
+    assert await store.get(name) is None
+    assert leftover_files(store) == []
+    assert await store.used_bytes() == 0
+
+
+async def test_listing_is_paginated_newest_first(store: UploadStore) -> None:
+    names = [await store_bytes(store, f"{i}.txt", b"x") for i in range(5)]
+    for offset, name in enumerate(names):
+        os.utime(store.root / ".meta" / f"{name}.json", ns=(offset * 10**9, offset * 10**9))
+    first = await store.list_page(1, 2)
+    last = await store.list_page(3, 2)
+    beyond = await store.list_page(9, 2)
+    assert (first.total, first.pages) == (5, 3)
+    assert [f.name for f in first.files] == [names[4], names[3]]
+    assert [f.name for f in last.files] == [names[0]]
+    assert beyond.files == []
+
+
+async def test_prepare_removes_temp_files_of_dead_processes(tmp_path: Path) -> None:
+    root = tmp_path / "uploads"
+    (root / ".tmp").mkdir(parents=True)
+    dead = root / ".tmp" / "999999999.abcd.0000.part"
+    alive = root / ".tmp" / f"{os.getppid()}.abcd.0000.part"
+    dead.write_bytes(b"partial")
+    alive.write_bytes(b"in flight elsewhere")
+    await UploadStore(root).prepare()
+    assert not dead.exists()
+    assert alive.exists()
+
+
+async def test_prepare_recounts_usage(tmp_path: Path) -> None:
+    root = tmp_path / "uploads"
+    store = UploadStore(root, fsync=False)
+    await store.prepare()
+    await store_bytes(store, "a.txt", b"12345")
+    (root / ".meta" / ".usage").write_text("999")
+    await UploadStore(root).prepare()
+    assert await store.used_bytes() == 5
