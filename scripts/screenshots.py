@@ -23,7 +23,11 @@ from tests.live_server import PROJECT_ROOT, hypercorn_server
 OUTPUT = PROJECT_ROOT / "docs" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 # Small limits so that one sample file is refused, as a person would see it.
-SERVER_SETTINGS = {"MAX_CONTENT_LENGTH": str(3_000_000), "UPLOAD_PARALLEL_UPLOADS": "3"}
+SERVER_SETTINGS = {
+    "UPLOAD_MAX_FILE_SIZE": str(3_000_000),
+    "UPLOAD_PARALLEL_UPLOADS": "3",
+    "UPLOADS_PER_PAGE": "4",
+}
 THROTTLED_BYTES_PER_SECOND = 100_000
 
 Scene = Callable[[Page], Awaitable[None]]
@@ -107,6 +111,11 @@ async def shoot(browser: Browser, base_url: str, files: dict[str, Path]) -> list
         await sign_in(page)
         await uploads_in_every_state(page, files)
 
+    async def stored_files(page: Page) -> None:
+        await sign_in(page)
+        await page.goto("/uploads")
+        await page.locator("tbody tr").last.get_by_text("Delete", exact=True).click()
+
     scenes: dict[str, Scene] = {
         "home": visit("/"),
         "about": about,
@@ -116,6 +125,7 @@ async def shoot(browser: Browser, base_url: str, files: dict[str, Path]) -> list
         "api": visit(f"/api/users/guido-van-rossum?key={API_KEY}"),
         "cookie": cookie,
         "upload": upload,
+        "uploads": stored_files,
     }
     written = []
     for viewport_name, viewport in VIEWPORTS.items():
