@@ -4,6 +4,10 @@
 // without this script: it posts every file at once and the server answers with a result page.
 (() => {
     const SPEED_WINDOW_MS = 3000;
+    // Files up to this size are hashed here first and the digest sent along, so the server checks
+    // what it received against what the person chose (422 on a mismatch). Larger files would have
+    // to sit in memory whole, since Web Crypto cannot hash a stream; the server's digest stands.
+    const LOCAL_HASH_LIMIT = 64 * 1024 * 1024;
     const byteCount = new Intl.NumberFormat("en");
     const decimal = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
 
@@ -46,6 +50,16 @@
         return `The server answered ${xhr.status} ${xhr.statusText}`.trim();
     }
 
+    // Web Crypto exists only in secure contexts (HTTPS, localhost); elsewhere nothing is hashed here.
+    function canHashLocally(file) {
+        return Boolean(window.crypto && window.crypto.subtle) && file.size <= LOCAL_HASH_LIMIT;
+    }
+
+    async function sha256Hex(file) {
+        const digest = await window.crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+        return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+    }
+
     // Bytes per second over the last few seconds, so the figure follows changes in speed.
     class SpeedMeter {
         constructor() {
@@ -85,7 +99,7 @@
             this.state = state;
             this.element.dataset.state = state;
             this.part("status").textContent = message;
-            this.part("cancel").hidden = !["queued", "uploading"].includes(state);
+            this.part("cancel").hidden = !["queued", "hashing", "uploading"].includes(state);
         }
 
         showProgress(loaded, total) {
@@ -100,11 +114,31 @@
             this.part("eta").textContent = `${formatDuration((this.file.size - sent) / speed)} left`;
         }
 
-        start() {
+        async start() {
+            this.localSha256 = null;
+            if (canHashLocally(this.file)) {
+                this.setState("hashing", "Computing the file's SHA-256…");
+                try {
+                    this.localSha256 = await sha256Hex(this.file);
+                } catch {
+                    // Unreadable here (moved, permissions): the server will say so, or hash it.
+                }
+                if (this.state !== "hashing") {
+                    return; // Cancelled while hashing.
+                }
+            }
+            this.send();
+        }
+
+        send() {
             const form = this.queue.form;
             const body = new FormData();
-            // The token goes first, as in the plain form: the server checks it before any file.
+            // The token goes first, as in the plain form: the server checks it before any file,
+            // and a `sha256` field applies to the file part that follows it.
             body.append("csrf_token", this.queue.csrfToken);
+            if (this.localSha256) {
+                body.append("sha256", this.localSha256);
+            }
             body.append(this.queue.field, this.file, this.file.name);
             const xhr = new XMLHttpRequest();
             this.xhr = xhr;
@@ -153,7 +187,8 @@
                 this.part("result-download").hidden = false;
             }
             this.part("result").hidden = false;
-            this.setState("done", "Stored.");
+            const verified = this.localSha256 === stored.sha256;
+            this.setState("done", verified ? "Stored; its SHA-256 matches your file." : "Stored.");
             this.queue.settled(this);
         }
 
@@ -164,7 +199,7 @@
         }
 
         cancel() {
-            if (this.state === "queued") {
+            if (this.state === "queued" || this.state === "hashing") {
                 this.setState("cancelled", "Cancelled before it started.");
                 this.queue.settled(this);
             } else if (this.state === "uploading") {

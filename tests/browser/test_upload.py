@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 
 from ..conftest import server_env
 from ..live_server import hypercorn_server
@@ -118,7 +118,10 @@ async def expect_stored(row: Locator, path: Path) -> None:
     await expect(row.locator(".upload-result-sha256")).to_have_text(sha256_of(path))
     size = path.stat().st_size
     await expect(row.locator(".upload-result-size")).to_contain_text(f"({size:,} bytes)")
-    await expect(row.locator(".upload-status")).to_have_text("Stored.")
+    # The page hashed the file too and sent the digest, which the server checked.
+    await expect(row.locator(".upload-status")).to_have_text(
+        "Stored; its SHA-256 matches your file."
+    )
     await expect(row.locator(".upload-result-name")).to_have_text(re.compile(r"^\S+$"))
 
 
@@ -267,6 +270,32 @@ async def test_a_refused_file_shows_the_servers_error_and_the_others_are_stored(
         "1 of 2 stored · 1 failed"
     )
     assert stored_digests(uploads) == [sha256_of(small)]
+
+
+async def test_a_digest_mismatch_shows_the_servers_error_and_stores_nothing(
+    browsing: Browsing, serve: Serve, tmp_path: Path, uploads: Path
+) -> None:
+    page = await open_upload_page(browsing, serve())
+    path = make_file(tmp_path, "tampered.txt", 3_000)
+    sent: list[bytes] = []
+
+    # Stand in for a corrupting network: the digest the page sends no longer fits the bytes.
+    async def corrupt_digest(route: Route) -> None:
+        body = route.request.post_data_buffer or b""
+        sent.append(body)
+        await route.continue_(post_data=body.replace(sha256_of(path).encode(), b"0" * 64))
+
+    await page.route("**/upload", corrupt_digest)
+    browsing.allow(r"\b422\b")
+    await page.get_by_label("Choose files").set_input_files(path)
+
+    row = row_of(page, path.name)
+    await expect(row).to_have_attribute("data-state", "failed")
+    await expect(row.locator(".upload-status")).to_have_text(
+        re.compile(r"^'tampered.txt' has SHA-256 [0-9a-f]{64}\.$")
+    )
+    assert b'name="sha256"\r\n\r\n' + sha256_of(path).encode() in sent[0]
+    assert stored_files(uploads) == []
 
 
 async def test_the_plain_form_uploads_several_files_without_javascript(
