@@ -16,8 +16,9 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests.browser.actions import sign_in_through_the_form, throttle_uploads
 from tests.browser.chromium import launch_chromium, missing_chromium_message
-from tests.conftest import API_KEY, DEMO_PASSWORD, server_env
+from tests.conftest import API_KEY, server_env
 from tests.live_server import PROJECT_ROOT, hypercorn_server
 
 OUTPUT = PROJECT_ROOT / "docs" / "screenshots"
@@ -50,14 +51,6 @@ def sample_files(folder: Path) -> dict[str, Path]:
     return paths
 
 
-async def sign_in(page: Page) -> None:
-    await page.goto("/login")
-    await page.get_by_label("Username").fill("guido-van-rossum")
-    await page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(re.compile("/users/guido-van-rossum$"))
-
-
 async def uploads_in_every_state(page: Page, files: dict[str, Path]) -> None:
     """The upload page with stored files, a refused one and one still on its way."""
     await page.goto("/upload")
@@ -67,17 +60,7 @@ async def uploads_in_every_state(page: Page, files: dict[str, Path]) -> None:
     await expect(page.locator(".upload-row[data-state=done]")).to_have_count(3)
     await picker.set_input_files(files["disk-image.iso"])
     await expect(page.locator(".upload-row[data-state=failed]")).to_have_count(1)
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("Network.enable")
-    await cdp.send(
-        "Network.emulateNetworkConditions",
-        {
-            "offline": False,
-            "latency": 0,
-            "downloadThroughput": -1,
-            "uploadThroughput": THROTTLED_BYTES_PER_SECOND,
-        },
-    )
+    await throttle_uploads(page, THROTTLED_BYTES_PER_SECOND)
     await picker.set_input_files(files["dataset.csv"])
     running = page.locator(".upload-row[data-state=uploading] .upload-percent")
     await expect(running).to_have_text(re.compile(r"^[3-9]\d%$"), timeout=60_000)
@@ -104,15 +87,15 @@ async def shoot(browser: Browser, base_url: str, files: dict[str, Path]) -> list
         await expect(page.get_by_role("alert")).to_be_visible()
 
     async def cookie(page: Page) -> None:
-        await sign_in(page)
+        await sign_in_through_the_form(page)
         await page.goto("/home")
 
     async def upload(page: Page) -> None:
-        await sign_in(page)
+        await sign_in_through_the_form(page)
         await uploads_in_every_state(page, files)
 
     async def stored_files(page: Page) -> None:
-        await sign_in(page)
+        await sign_in_through_the_form(page)
         await page.goto("/uploads")
         await page.locator("tbody tr").last.get_by_text("Delete", exact=True).click()
 
@@ -120,7 +103,7 @@ async def shoot(browser: Browser, base_url: str, files: dict[str, Path]) -> list
         "home": visit("/"),
         "about": about,
         "login": login_error,
-        "profile": sign_in,
+        "profile": sign_in_through_the_form,
         "stores": visit("/stores/locations/cairo"),
         "api": visit(f"/api/users/guido-van-rossum?key={API_KEY}"),
         "cookie": cookie,

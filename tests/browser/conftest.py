@@ -25,7 +25,7 @@ from playwright.async_api import (
     expect,
 )
 
-from ..conftest import DEMO_PASSWORD, server_env
+from ..conftest import server_env
 from ..live_server import PROJECT_ROOT, hypercorn_server
 from .chromium import launch_chromium, missing_chromium_message
 
@@ -162,14 +162,3 @@ def site(site_folder: Path) -> Iterator[str]:
 async def page(browsing: Browsing, site: str) -> Page:
     """A watched page on the shared site, signed out."""
     return await browsing.open(site)
-
-
-async def sign_in_through_the_form(
-    page: Page, username: str = "guido-van-rossum", password: str = DEMO_PASSWORD
-) -> None:
-    """Sign in the way a person does: the form, then the profile page."""
-    await page.goto("/login")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password", exact=True).fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(re.compile(f"/users/{username}$"))

@@ -8,7 +8,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from ..conftest import DEMO_PASSWORD
-from .conftest import Browsing, sign_in_through_the_form
+from .actions import sign_in_through_the_form
+from .conftest import Browsing
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -15,7 +15,8 @@ from playwright.async_api import Locator, Page, Route, expect
 
 from ..conftest import server_env
 from ..live_server import hypercorn_server
-from .conftest import DESKTOP, PHONE, SERVE_LIKE_THE_README, Browsing, sign_in_through_the_form
+from .actions import sign_in_through_the_form, throttle_uploads
+from .conftest import DESKTOP, PHONE, SERVE_LIKE_THE_README, Browsing
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -96,21 +97,6 @@ async def open_upload_page(browsing: Browsing, base_url: str, **options: object)
     return page
 
 
-async def throttle_uploads(page: Page) -> None:
-    """Make the browser send request bodies slowly, as over a poor connection."""
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("Network.enable")
-    await cdp.send(
-        "Network.emulateNetworkConditions",
-        {
-            "offline": False,
-            "latency": 0,
-            "downloadThroughput": -1,
-            "uploadThroughput": _THROTTLED_BYTES_PER_SECOND,
-        },
-    )
-
-
 async def expect_stored(row: Locator, path: Path) -> None:
     """The row finished: 100%, the server's name, size and the file's own SHA-256."""
     await expect(row).to_have_attribute("data-state", "done")
@@ -179,7 +165,7 @@ async def test_no_more_uploads_run_at_once_than_the_configured_cap(
 ) -> None:
     page = await open_upload_page(browsing, serve(UPLOAD_PARALLEL_UPLOADS="2"))
     await expect(page.locator("#upload-form")).to_have_attribute("data-parallel", "2")
-    await throttle_uploads(page)
+    await throttle_uploads(page, _THROTTLED_BYTES_PER_SECOND)
     files = [make_file(tmp_path, f"slow-{n}.bin", 2_000_000) for n in range(3)]
     await page.get_by_label("Choose files").set_input_files(files)
 
@@ -204,7 +190,7 @@ async def test_cancelling_a_large_upload_leaves_nothing_stored(
     browsing: Browsing, serve: Serve, tmp_path: Path, uploads: Path
 ) -> None:
     page = await open_upload_page(browsing, serve())
-    await throttle_uploads(page)
+    await throttle_uploads(page, _THROTTLED_BYTES_PER_SECOND)
     large = make_file(tmp_path, "large.bin", 8_000_000)
     await page.get_by_label("Choose files").set_input_files(large)
     row = row_of(page, large.name)
