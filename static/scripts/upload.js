@@ -140,6 +140,8 @@
                 body.append("sha256", this.localSha256);
             }
             body.append(this.queue.field, this.file, this.file.name);
+            // Speed counts from the first byte sent, not from the time spent waiting or hashing.
+            this.meter = new SpeedMeter();
             const xhr = new XMLHttpRequest();
             this.xhr = xhr;
             xhr.open("POST", form.action);
