@@ -196,8 +196,12 @@ class UploadStore:
     async def commit(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
         """Publish finished temp files under new unique names, all or none.
 
-        The temp files are gone afterwards whatever the outcome.
+        The temp files are gone afterwards whatever the outcome. Cancelling the caller
+        (a client gone at the last moment) does not stop a commit once it has begun.
         """
+        return await asyncio.shield(self._commit(uploads))
+
+    async def _commit(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
         try:
             async with self._lock:
                 return await asyncio.to_thread(self._commit_blocking, uploads)
