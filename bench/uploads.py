@@ -543,6 +543,7 @@ COLUMNS = [
     ("server", "server", "{}"),
     ("burst_mb_s", "MB/s", "{:.0f}"),
     ("burst_ok", "ok", "{}"),
+    ("pages", "pages", "{}"),
     ("page_p50_ms", "p50 ms", "{:.1f}"),
     ("page_p99_ms", "p99 ms", "{:.1f}"),
     ("burst_rss_growth_mib", "+MiB", "{:.1f}"),
