@@ -250,6 +250,8 @@ async def test_download_is_an_attachment_with_nosniff(client: QuartClient) -> No
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert "page.html" in response.headers["Content-Disposition"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert "Expires" not in response.headers
 
 
 @pytest.mark.parametrize(

@@ -164,6 +164,9 @@ async def download(name: str) -> Response:
     response = await send_file(store.path_of(name), mimetype=stored.content_type, conditional=True)
     response.headers.set("Content-Disposition", "attachment", **_download_names(stored))
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # Quart caches files publicly for 12 hours; these are private and may be deleted.
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers.pop("Expires", None)
     return response
 
 
