@@ -348,3 +348,24 @@ async def test_disallowed_extension_is_415(tmp_path: Path) -> None:
         )
     assert response.status_code == 415
     assert (await response.get_json())["error"] == "Unsupported Media Type"
+
+
+async def test_api_key_clients_get_json_errors_without_asking(
+    client: QuartClient, uploads_dir: Path
+) -> None:
+    response = await client.post(
+        "/upload", headers={"X-API-Key": API_KEY}, form={"note": "no file here"}
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/json"
+    assert (await response.get_json())["status"] == 400
+
+
+async def test_api_key_clients_asking_for_html_get_the_page(client: QuartClient) -> None:
+    response = await client.post(
+        "/upload",
+        files=word_list("page.txt"),
+        headers={"X-API-Key": API_KEY, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+    )
+    assert response.status_code == 201
+    assert response.mimetype == "text/html"

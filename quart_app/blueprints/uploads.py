@@ -130,7 +130,7 @@ async def upload_file() -> Response | tuple[str, int]:
     if not stored:
         raise BadRequest(_NO_FILE)
     files = [_describe(file) for file in stored]
-    if wants_json() or by_api_key:
+    if wants_json():
         response = jsonify({"files": files})
         response.status_code = 201
         response.headers["Location"] = files[0]["url"]
