@@ -22,7 +22,6 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(RUN_STAMP)
 
 serve: $(RUN_STAMP)
-	$(BIN)/quart --app quart_app init-db
 	$(BIN)/hypercorn --config hypercorn.toml quart_app.asgi:app
 
 # The Flask original of the porting kit (docs/porting.md), under a WSGI server beside `make serve`.

@@ -69,25 +69,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def make_server(label: str, workdir: Path, *, fsync: bool) -> Server:
+def make_server(label: str, workdir: Path) -> Server:
     upload_dir = workdir / f"{label}-uploads"
     upload_dir.mkdir(parents=True, exist_ok=True)
     python = sys.executable
     env = {"BENCH_UPLOAD_DIR": str(upload_dir), "PYTHONPATH": str(ROOT)}
-    if label == "quart_app":
+    if label in {"quart_app", "quart_app_nofsync"}:
         env |= {
             "QUART_UPLOAD_FOLDER": str(upload_dir),
             "QUART_DATABASE": str(workdir / "bench.sqlite3"),
             "QUART_API_KEY": API_KEY,
             "QUART_SECRET_KEY": "bench-secret",
             "QUART_DEMO_PASSWORD": "bench-password",
-            "QUART_UPLOAD_FSYNC": "true" if fsync else "false",
+            "QUART_UPLOAD_FSYNC": "false" if label == "quart_app_nofsync" else "true",
         }
         command = [python, "-m", "hypercorn", "--config", "hypercorn.toml"]
         command += ["quart_app.asgi:app"]
         return Server(label, command, env, upload_dir, {"X-API-Key": API_KEY})
     if label == "quart_obvious":
-        command = [python, "-m", "hypercorn", "--workers", "2", "--worker-class", "uvloop"]
+        # Hypercorn's defaults, as the obvious port would be served: one asyncio worker.
+        command = [python, "-m", "hypercorn", "bench.peers.quart_obvious:app"]
+        return Server(label, command, env, upload_dir)
+    if label == "quart_obvious_tuned":
+        # The same app under this project's hypercorn.toml, to separate app from server tuning.
+        env["UV_TCP_SINGLE_ACCEPT"] = "1"  # as quart_app/asgi.py sets it
+        command = [python, "-m", "hypercorn", "--config", "hypercorn.toml"]
         return Server(label, [*command, "bench.peers.quart_obvious:app"], env, upload_dir)
     if label == "flask_gunicorn":
         # gunicorn's default 30 s worker timeout would kill the 1 GiB upload.
@@ -98,7 +104,7 @@ def make_server(label: str, workdir: Path, *, fsync: bool) -> Server:
 
 @contextmanager
 def running(server: Server, log: Path) -> Iterator[Server]:
-    if server.label == "quart_app":
+    if server.label.startswith("quart_app"):
         # As `make serve` does: two workers must not race to create and seed the database.
         init = [sys.executable, "-m", "quart", "--app", "quart_app", "init-db"]
         env = {**os.environ, **server.env}
@@ -417,103 +423,117 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)]
 
 
-def run_server(server: Server, args: argparse.Namespace, block: bytes, log: Path) -> Result:
-    result = Result(server.label)
-    size = args.size_mib * MIB
-    with running(server, log):
-        assert server.process is not None
-        pid = server.process.pid
-        warm = payload(10_000, 64 * 1024, block)
-        body = part_head("warm.bin") + warm + TAIL
-        for _ in range(4):
-            status, _, _ = uvloop.run(
-                exchange(
-                    server.port,
-                    [upload_request(server.port, server.headers, b"", len(body)) + body],
-                    timeout=30,
-                )
+def warm_up(server: Server, block: bytes, result: Result) -> list[int]:
+    """A few small uploads, then the server's processes once their memory has settled."""
+    warm = payload(10_000, 64 * 1024, block)
+    body = part_head("warm.bin") + warm + TAIL
+    for _ in range(4):
+        status, _, _ = uvloop.run(
+            exchange(
+                server.port,
+                [upload_request(server.port, server.headers, b"", len(body)) + body],
+                timeout=30,
             )
-            if status != 201:
-                result.notes.append(f"warm-up upload answered {status}")
-        clear(server.upload_dir)
-        pids = process_tree(pid)
-        baseline = settle_rss(pids)
-
-        expected = sorted(
-            hashlib.sha256(payload(i, size, block)).hexdigest() for i in range(args.concurrency)
         )
-        stop = mp.get_context("fork").Event()
-        burst_args = (server.port, server.headers, args.concurrency, size, block)
-        with (
-            child(burst_process, *burst_args) as burst,
-            child(pages_process, server.port, stop) as pages,
-            MemorySampler(pid) as memory,
-        ):
-            time.sleep(0.2)  # a few quiet page fetches first
-            cpu_before = tree_cpu_seconds(pids)
-            burst.send("go")
-            if not burst.poll(MAX_PHASE_SECONDS):
-                raise RuntimeError("burst did not finish")
-            responses, started, ended, loadgen_cpu = burst.recv()
-            server_cpu = tree_cpu_seconds(pids) - cpu_before
-            stop.set()
-            samples = pages.recv()
-        wall = ended - started
-        result.burst_seconds = wall
-        result.burst_ok = sum(1 for status, _, _ in responses if status == 201)
-        result.burst_mb_s = args.concurrency * size / wall / 1e6
-        during = [seconds * 1000 for sent, seconds, _ in samples if started <= sent <= ended]
-        failed_pages = sum(1 for sent, _, status in samples if started <= sent and status != 200)
-        if failed_pages:
-            result.notes.append(f"{failed_pages} page fetches failed")
-        result.pages = len(during)
-        if during:
-            result.page_p50_ms = percentile(during, 0.50)
-            result.page_p99_ms = percentile(during, 0.99)
-        result.burst_rss_growth_mib = (memory.peak - baseline) / MIB
-        result.burst_rss_peak_mib = memory.peak / MIB
-        result.server_cpu_share = server_cpu / (wall * os.cpu_count())  # type: ignore[operator]
-        result.loadgen_cpu_share = loadgen_cpu / (wall * os.cpu_count())  # type: ignore[operator]
-        got = stored_digests(server.upload_dir)
-        intact = sorted(got) == expected
-        result.burst_intact = f"{sum(1 for d in got if d in set(expected))}/{len(expected)}"
-        if not intact:
-            result.notes.append(f"burst: stored {len(got)} files, digests differ")
-        if server.label == "quart_app":
-            answered = sorted(
-                json.loads(body)["files"][0]["sha256"]
-                for status, body, _ in responses
-                if status == 201
-            )
-            if answered != expected:
-                result.notes.append("burst: answered digests differ from the sent ones")
-        clear(server.upload_dir)
+        if status != 201:
+            result.notes.append(f"warm-up upload answered {status}")
+    clear(server.upload_dir)
+    assert server.process is not None
+    return process_tree(server.process.pid)
 
-        if args.big_mib:
-            big_size = args.big_mib * MIB
-            big_block = payload(20_000, 8 * MIB, block)
-            digest = hashlib.sha256()
-            remaining = big_size
-            while remaining:
-                digest.update(big_block[: min(len(big_block), remaining)])
-                remaining -= min(len(big_block), remaining)
-            pids = process_tree(pid)
-            baseline = settle_rss(pids)
-            big_args = (server.port, server.headers, big_size, big_block)
-            with child(big_process, *big_args) as big, MemorySampler(pid) as memory:
-                big.send("go")
-                if not big.poll(MAX_PHASE_SECONDS):
-                    raise RuntimeError("big upload did not finish")
-                (status, body, _), started, ended, _ = big.recv()
-            result.big_status = status
-            result.big_mb_s = big_size / (ended - started) / 1e6
-            result.big_rss_growth_mib = (memory.peak - baseline) / MIB
-            got = stored_digests(server.upload_dir)
-            result.big_intact = "1/1" if got == [digest.hexdigest()] else f"0/1 ({len(got)})"
-            if status != 201:
-                result.notes.append(f"big upload answered {status}: {body[:120]!r}")
-            clear(server.upload_dir)
+
+def run_server(server: Server, args: argparse.Namespace, block: bytes, log: Path) -> Result:
+    """Both phases, each on a freshly started server so that neither inherits the other's heap."""
+    result = Result(server.label)
+    with running(server, log):
+        burst_phase(server, args, block, result)
+    if args.big_mib:
+        with running(server, log):
+            big_phase(server, args, block, result)
     return result
+
+
+def burst_phase(server: Server, args: argparse.Namespace, block: bytes, result: Result) -> None:
+    size = args.size_mib * MIB
+    pids = warm_up(server, block, result)
+    pid = pids[0]
+    baseline = settle_rss(pids)
+    expected = sorted(
+        hashlib.sha256(payload(i, size, block)).hexdigest() for i in range(args.concurrency)
+    )
+    stop = mp.get_context("fork").Event()
+    burst_args = (server.port, server.headers, args.concurrency, size, block)
+    with (
+        child(burst_process, *burst_args) as burst,
+        child(pages_process, server.port, stop) as pages,
+        MemorySampler(pid) as memory,
+    ):
+        time.sleep(0.2)  # a few quiet page fetches first
+        cpu_before = tree_cpu_seconds(pids)
+        burst.send("go")
+        if not burst.poll(MAX_PHASE_SECONDS):
+            raise RuntimeError("burst did not finish")
+        responses, started, ended, loadgen_cpu = burst.recv()
+        server_cpu = tree_cpu_seconds(pids) - cpu_before
+        stop.set()
+        samples = pages.recv()
+    wall = ended - started
+    result.burst_seconds = wall
+    result.burst_ok = sum(1 for status, _, _ in responses if status == 201)
+    result.burst_mb_s = args.concurrency * size / wall / 1e6
+    during = [seconds * 1000 for sent, seconds, _ in samples if started <= sent <= ended]
+    failed_pages = sum(1 for sent, _, status in samples if started <= sent and status != 200)
+    if failed_pages:
+        result.notes.append(f"{failed_pages} page fetches failed")
+    result.pages = len(during)
+    if during:
+        result.page_p50_ms = percentile(during, 0.50)
+        result.page_p99_ms = percentile(during, 0.99)
+    result.burst_rss_growth_mib = (memory.peak - baseline) / MIB
+    result.burst_rss_peak_mib = memory.peak / MIB
+    result.server_cpu_share = server_cpu / (wall * os.cpu_count())  # type: ignore[operator]
+    result.loadgen_cpu_share = loadgen_cpu / (wall * os.cpu_count())  # type: ignore[operator]
+    got = stored_digests(server.upload_dir)
+    intact = sorted(got) == expected
+    result.burst_intact = f"{sum(1 for d in got if d in set(expected))}/{len(expected)}"
+    if not intact:
+        result.notes.append(f"burst: stored {len(got)} files, digests differ")
+    if server.label.startswith("quart_app"):
+        answered = sorted(
+            json.loads(body)["files"][0]["sha256"]
+            for status, body, _ in responses
+            if status == 201
+        )
+        if answered != expected:
+            result.notes.append("burst: answered digests differ from the sent ones")
+    clear(server.upload_dir)
+
+
+def big_phase(server: Server, args: argparse.Namespace, block: bytes, result: Result) -> None:
+    pids = warm_up(server, block, result)
+    pid = pids[0]
+    big_size = args.big_mib * MIB
+    big_block = payload(20_000, 8 * MIB, block)
+    digest = hashlib.sha256()
+    remaining = big_size
+    while remaining:
+        digest.update(big_block[: min(len(big_block), remaining)])
+        remaining -= min(len(big_block), remaining)
+    baseline = settle_rss(pids)
+    big_args = (server.port, server.headers, big_size, big_block)
+    with child(big_process, *big_args) as big, MemorySampler(pid) as memory:
+        big.send("go")
+        if not big.poll(MAX_PHASE_SECONDS):
+            raise RuntimeError("big upload did not finish")
+        (status, body, _), started, ended, _ = big.recv()
+    result.big_status = status
+    result.big_mb_s = big_size / (ended - started) / 1e6
+    result.big_rss_growth_mib = (memory.peak - baseline) / MIB
+    got = stored_digests(server.upload_dir)
+    result.big_intact = "1/1" if got == [digest.hexdigest()] else f"0/1 ({len(got)})"
+    if status != 201:
+        result.notes.append(f"big upload answered {status}: {body[:120]!r}")
+    clear(server.upload_dir)
 
 
 # ----------------------------------------------------------------------------- report
@@ -523,6 +543,7 @@ COLUMNS = [
     ("server", "server", "{}"),
     ("burst_mb_s", "MB/s", "{:.0f}"),
     ("burst_ok", "ok", "{}"),
+    ("pages", "pages", "{}"),
     ("page_p50_ms", "p50 ms", "{:.1f}"),
     ("page_p99_ms", "p99 ms", "{:.1f}"),
     ("burst_rss_growth_mib", "+MiB", "{:.1f}"),
@@ -552,12 +573,14 @@ def table(results: list[Result]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--servers", default="quart_app,quart_obvious,flask_gunicorn")
+    parser.add_argument(
+        "--servers",
+        default="quart_app,quart_app_nofsync,quart_obvious,quart_obvious_tuned,flask_gunicorn",
+    )
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--size-mib", type=int, default=8)
     parser.add_argument("--big-mib", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--no-fsync", action="store_true", help="quart_app with UPLOAD_FSYNC off")
     args = parser.parse_args()
 
     block = os.urandom(8 * MIB)
@@ -567,7 +590,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-uploads-") as workdir:
         for run in range(args.runs):
             for label in args.servers.split(","):
-                server = make_server(label, Path(workdir), fsync=not args.no_fsync)
+                server = make_server(label, Path(workdir))
                 result = run_server(server, args, block, results_dir / f"{label}.log")
                 all_results.append(result)
                 print(f"run {run + 1}: {label} done", file=sys.stderr, flush=True)

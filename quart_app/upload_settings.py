@@ -50,6 +50,10 @@ def init_app(app: Quart) -> None:
     async def prepare_upload_store() -> None:
         await get_upload_store().prepare()
 
+    @app.after_serving
+    async def close_upload_store() -> None:
+        get_upload_store().close()
+
 
 def get_upload_store() -> UploadStore:
     """The current app's upload store."""

@@ -250,6 +250,31 @@ async def test_download_is_an_attachment_with_nosniff(client: QuartClient) -> No
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert "page.html" in response.headers["Content-Disposition"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert "Expires" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("original", "disposition"),
+    [
+        ("plain.txt", "attachment; filename=plain.txt"),
+        (
+            "ünï ß.txt",
+            "attachment; filename=\"uni .txt\"; filename*=UTF-8''%C3%BCn%C3%AF%20%C3%9F.txt",
+        ),
+        (
+            "日本語.csv",
+            "attachment; filename=.csv; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.csv",
+        ),
+    ],
+)
+async def test_download_names_survive_any_original_name(
+    client: QuartClient, original: str, disposition: str
+) -> None:
+    [entry] = await upload_by_key(client, (original, b"x"))
+    response = await client.get(str(entry["url"]), headers={"X-API-Key": API_KEY})
+    assert response.headers["Content-Disposition"] == disposition
+    response.headers["Content-Disposition"].encode("latin-1")
 
 
 async def test_uploads_need_the_same_authorisation(client: QuartClient) -> None:
@@ -323,3 +348,24 @@ async def test_disallowed_extension_is_415(tmp_path: Path) -> None:
         )
     assert response.status_code == 415
     assert (await response.get_json())["error"] == "Unsupported Media Type"
+
+
+async def test_api_key_clients_get_json_errors_without_asking(
+    client: QuartClient, uploads_dir: Path
+) -> None:
+    response = await client.post(
+        "/upload", headers={"X-API-Key": API_KEY}, form={"note": "no file here"}
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/json"
+    assert (await response.get_json())["status"] == 400
+
+
+async def test_api_key_clients_asking_for_html_get_the_page(client: QuartClient) -> None:
+    response = await client.post(
+        "/upload",
+        files=word_list("page.txt"),
+        headers={"X-API-Key": API_KEY, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+    )
+    assert response.status_code == 201
+    assert response.mimetype == "text/html"

@@ -154,12 +154,18 @@ async def test_upload_larger_than_max_content_length_streams_intact(tmp_path: Pa
         assert login_form.status_code == 413
 
 
-async def test_client_disconnecting_mid_upload_leaves_nothing(served: Served) -> None:
-    _reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
-    writer.write(request_head(served.port, length=64 * 1024 * 1024))
+async def upload_partly(running: Served) -> asyncio.StreamWriter:
+    """Send 1 MiB of a 64 MiB upload and wait until the server is writing it."""
+    _reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
+    writer.write(request_head(running.port, length=64 * 1024 * 1024))
     writer.write(multipart(("big.bin", b"x" * 1024 * 1024))[:-30])
     await writer.drain()
-    await eventually(lambda: served.temp_files(), "a temp file is written")
+    await eventually(lambda: running.temp_files(), "a temp file is written")
+    return writer
+
+
+async def test_client_disconnecting_mid_upload_leaves_nothing(served: Served) -> None:
+    writer = await upload_partly(served)
     writer.close()
     await eventually(lambda: not served.temp_files(), "the temp file is removed")
     assert served.stored() == []
@@ -167,11 +173,7 @@ async def test_client_disconnecting_mid_upload_leaves_nothing(served: Served) ->
 
 async def test_server_shutdown_mid_upload_leaves_nothing(tmp_path: Path) -> None:
     async with hypercorn_serving(tmp_path) as running:
-        _reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
-        writer.write(request_head(running.port, length=64 * 1024 * 1024))
-        writer.write(multipart(("big.bin", b"x" * 1024 * 1024))[:-30])
-        await writer.drain()
-        await eventually(lambda: running.temp_files(), "a temp file is written")
+        writer = await upload_partly(running)
     writer.close()
     assert running.temp_files() == []
     assert running.stored() == []

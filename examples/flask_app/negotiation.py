@@ -23,6 +23,17 @@ def preferred_representation(*offers: Representation) -> Representation:
     return _MIMETYPES[best] if best else offers[0]
 
 
+def asks_for_html() -> bool:
+    """True when the client names HTML in Accept (browsers do; curl and most libraries don't)."""
+    return any(
+        mimetype in ("text/html", "application/xhtml+xml") and quality > 0
+        for mimetype, quality in request.accept_mimetypes
+    )
+
+
 def wants_json() -> bool:
-    """True when the client prefers JSON to HTML (API clients, XHR with Accept: JSON)."""
-    return preferred_representation("html", "json") == "json"
+    """True for clients preferring JSON to HTML, and for API-key clients not asking for HTML."""
+    if preferred_representation("html", "json") == "json":
+        return True
+    presents_api_key = bool(request.headers.get("X-API-Key") or request.args.get("key"))
+    return presents_api_key and not asks_for_html()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from quart import (
     Blueprint,
@@ -129,7 +131,7 @@ async def upload_file() -> Response | tuple[str, int]:
     if not stored:
         raise BadRequest(_NO_FILE)
     files = [_describe(file) for file in stored]
-    if wants_json() or by_api_key:
+    if wants_json():
         response = jsonify({"files": files})
         response.status_code = 201
         response.headers["Location"] = files[0]["url"]
@@ -160,15 +162,23 @@ async def download(name: str) -> Response:
     stored = await store.get(name)
     if stored is None:
         raise NotFound("No stored file has that name.")
-    response = await send_file(
-        store.path_of(name),
-        mimetype=stored.content_type,
-        as_attachment=True,
-        attachment_filename=stored.original_name,
-        conditional=True,
-    )
+    response = await send_file(store.path_of(name), mimetype=stored.content_type, conditional=True)
+    response.headers.set("Content-Disposition", "attachment", **_download_names(stored))
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # Quart caches files publicly for 12 hours; these are private and may be deleted.
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers.pop("Expires", None)
     return response
+
+
+def _download_names(stored: StoredFile) -> dict[str, str]:
+    """RFC 6266 filename parameters: plain ASCII, plus UTF-8 ``filename*`` when needed."""
+    printable = "".join(char for char in stored.original_name if char.isprintable())
+    decomposed = unicodedata.normalize("NFKD", printable)
+    plain = decomposed.encode("ascii", "ignore").decode("ascii").strip() or stored.name
+    if plain == printable:
+        return {"filename": plain}
+    return {"filename": plain, "filename*": "UTF-8''" + quote(printable, safe="")}
 
 
 async def _delete(name: str) -> None:

@@ -7,7 +7,6 @@ from .digests import sha256_from_digest_header
 from .errors import (
     DigestMismatchError,
     InsufficientStorageError,
-    LengthRequiredError,
     MalformedUploadError,
     UnsupportedUploadTypeError,
     UploadError,
@@ -22,7 +21,6 @@ __all__ = [
     "DIGEST_FIELD",
     "DigestMismatchError",
     "InsufficientStorageError",
-    "LengthRequiredError",
     "MalformedUploadError",
     "StoredFile",
     "StoredPage",

@@ -20,13 +20,6 @@ class MalformedUploadError(UploadError):
     """The body is not a well-formed multipart/form-data message."""
 
 
-class LengthRequiredError(UploadError):
-    """The request carries no body length where one is required."""
-
-    status = 411
-    default_message = "A Content-Length or chunked body is required."
-
-
 class UploadTooLargeError(UploadError):
     """A size or count limit was exceeded."""
 

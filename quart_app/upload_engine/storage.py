@@ -12,6 +12,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ _META_DIR: Final = ".meta"
 _LOCK_FILE: Final = ".lock"
 _TEMP_SUFFIX: Final = ".part"
 _MAX_STEM_LENGTH: Final = 80
+_FLUSH_THREADS: Final = 4
 _FULL_DISK_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
@@ -118,9 +120,10 @@ class TempUpload:
         """Flush (and fsync if configured) and close; raise 422 if the digest differs."""
         assert self._file is not None, "finish twice"
         file, self._file = self._file, None
+        fsync = self._store.fsync
         try:
             with full_disk_as_507():
-                await asyncio.to_thread(_flush, file, fsync=self._store.fsync)
+                await self._loop.run_in_executor(self._store.flush_executor, _flush, file, fsync)
         finally:
             await asyncio.to_thread(file.close)
         self.sha256 = self._hash.hexdigest()
@@ -155,6 +158,12 @@ class UploadStore:
         self._instance = secrets.token_hex(4)
         self._used_bytes = 0
         self._lock = asyncio.Lock()
+        # fsync waits for the disk; in the default pool it would hold up other uploads' writes.
+        self.flush_executor = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="upload-flush")
+
+    def close(self) -> None:
+        """Let the flush threads end once their work is done."""
+        self.flush_executor.shutdown(wait=False)
 
     async def prepare(self) -> None:
         """Create the folders, delete temp files left by dead processes, recount usage."""
@@ -187,8 +196,12 @@ class UploadStore:
     async def commit(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
         """Publish finished temp files under new unique names, all or none.
 
-        The temp files are gone afterwards whatever the outcome.
+        The temp files are gone afterwards whatever the outcome. Cancelling the caller
+        (a client gone at the last moment) does not stop a commit once it has begun.
         """
+        return await asyncio.shield(self._commit(uploads))
+
+    async def _commit(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
         try:
             async with self._lock:
                 return await asyncio.to_thread(self._commit_blocking, uploads)
@@ -395,7 +408,7 @@ def _hash_and_write(digest: hashlib._Hash, file: BinaryIO, data: memoryview | by
     file.write(data)
 
 
-def _flush(file: BinaryIO, *, fsync: bool) -> None:
+def _flush(file: BinaryIO, fsync: bool) -> None:
     file.flush()
     if fsync:
         os.fsync(file.fileno())

@@ -100,31 +100,29 @@ async def test_quota_is_shared_between_stores_on_one_folder(tmp_path: Path) -> N
         await second.commit([upload])
 
 
-async def test_full_disk_while_writing_is_insufficient_storage(
-    store: UploadStore, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("code", "raised"),
+    [
+        (errno.ENOSPC, InsufficientStorageError),
+        (errno.EDQUOT, InsufficientStorageError),
+        (errno.EIO, OSError),
+    ],
+)
+async def test_a_full_disk_is_insufficient_storage_and_other_errors_stay_as_they_are(
+    store: UploadStore, monkeypatch: pytest.MonkeyPatch, code: int, raised: type[Exception]
 ) -> None:
-    def no_space(*_: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def failing(*_: object) -> None:
+        raise OSError(code, os.strerror(code))
 
     upload = await store.begin("a.txt", "text/plain")
-    monkeypatch.setattr(storage_module, "_hash_and_write", no_space)
-    with pytest.raises(InsufficientStorageError):
+    monkeypatch.setattr(storage_module, "_hash_and_write", failing)
+    with pytest.raises(raised) as caught:
         await upload.write(b"data")
+    assert isinstance(caught.value, InsufficientStorageError) == (
+        raised is InsufficientStorageError
+    )
     await upload.discard()
     assert leftover_files(store) == []
-
-
-async def test_other_os_errors_are_not_disguised(
-    store: UploadStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken(*_: object) -> None:
-        raise OSError(errno.EIO, "I/O error")
-
-    upload = await store.begin("a.txt", "text/plain")
-    monkeypatch.setattr(storage_module, "_hash_and_write", broken)
-    with pytest.raises(OSError, match="I/O error"):
-        await upload.write(b"data")
-    await upload.discard()
 
 
 async def test_discard_removes_the_temp_file_and_is_idempotent(store: UploadStore) -> None:

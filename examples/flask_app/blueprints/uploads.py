@@ -86,7 +86,7 @@ def upload_file() -> Response | tuple[str, int]:
         partial.unlink(missing_ok=True)
         raise
     stored = {"name": name, "original_name": f.filename, "size": size, "sha256": sha256}
-    if wants_json() or by_api_key:
+    if wants_json():
         response = jsonify({"files": [stored]})
         response.status_code = 201
         return response
