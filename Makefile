@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: serve serve-flask dev test lint init-db clean
+CHROMIUM ?= $(or $(CHROMIUM_PATH),/usr/bin/chromium)
+
+.PHONY: serve serve-flask dev test lint init-db screenshots check-chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +39,16 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict quart_app examples/flask_app flask2quart
 
-test: lint
+# The browser tests drive this Chromium; without it they would fail one by one, so say it once.
+check-chromium:
+	@test -x "$(CHROMIUM)" || { echo "Chromium is missing at $(CHROMIUM): the browser tests need it." \
+		"Install it with 'sudo apt-get install -y chromium' or set CHROMIUM_PATH." >&2; exit 1; }
+
+test: lint check-chromium
 	$(BIN)/pytest
+
+screenshots: $(DEV_STAMP) check-chromium
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m scripts.screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

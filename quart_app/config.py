@@ -44,6 +44,8 @@ def default_config() -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
         "USERNAME_COOKIE_MAX_AGE": 30 * 24 * 3600,
+        # How many files the upload page sends at once; each file is its own request.
+        "UPLOAD_PARALLEL_UPLOADS": 3,
     }
 
 

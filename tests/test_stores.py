@@ -46,3 +46,18 @@ async def test_json_clients_get_json(client: QuartClient) -> None:
         "located": False,
         "message": "No. We are not located in rome",
     }
+
+
+async def test_city_form_redirects_to_the_city_page(client: QuartClient) -> None:
+    response = await client.get("/stores/locations", query_string={"city": " Nepal "})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/stores/locations/Nepal"
+
+
+async def test_stores_page_without_a_city_lists_every_store(client: QuartClient) -> None:
+    response = await client.get("/stores/locations")
+    body = await response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'action="/stores/locations"' in body
+    for city in CITIES:
+        assert f'href="/stores/locations/{city.lower()}"' in body

@@ -15,6 +15,7 @@ from .blueprints import api, auth, pages, stores, uploads, users
 from .config import PROJECT_ROOT, default_config, development_defaults_in_use
 from .errors import register_error_handlers
 from .security import TLSAwareSessionInterface, csrf_token, set_security_headers, signed_in_user
+from .template_filters import TEMPLATE_FILTERS
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -47,6 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.after_request(set_security_headers)
     app.context_processor(_template_globals)
+    for name, template_filter in TEMPLATE_FILTERS.items():
+        app.add_template_filter(template_filter, name)
 
     for blueprint in (pages.bp, users.bp, stores.bp, auth.bp, api.bp, uploads.bp):
         app.register_blueprint(blueprint)

@@ -11,6 +11,7 @@ from quart import (
     Blueprint,
     Response,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -200,4 +201,5 @@ async def delete_upload_form(name: str) -> WerkzeugResponse:
     if not _authorise():
         check_csrf((await request.form).get(CSRF_FIELD))
     await _delete(name)
+    await flash(f"Deleted {name}.")
     return redirect(url_for("uploads.list_uploads"), 303)

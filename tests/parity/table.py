@@ -149,6 +149,9 @@ STORES = (
     ),
     Row("store-any-accept", "GET", "/stores/locations/nepal", headers={"Accept": "*/*"}),
     Row("stores-without-city-404", "GET", "/stores/locations/"),
+    Row("stores-list-and-city-form", "GET", "/stores/locations"),
+    Row("stores-city-form-redirects", "GET", "/stores/locations?city=+Nepal+"),
+    Row("stores-city-form-escapes", "GET", f"/stores/locations?city={_XSS}"),
 )
 
 _GOOD_LOGIN = {"username": GUIDO, "password": DEMO_PASSWORD}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..negotiation import preferred_representation
 
@@ -18,6 +19,15 @@ def store_answer(city: str) -> tuple[bool, str]:
     if located:
         return True, f"Yes! We are located in {name}"
     return False, f"No. We are not located in {name}"
+
+
+@bp.get("/locations")
+def lookup() -> WerkzeugResponse | str:
+    """The city form's target: send `?city=` on to its page, or list the stores."""
+    city = request.args.get("city", "").strip()
+    if city:
+        return redirect(url_for("stores.storefronts", city=city), code=303)
+    return render_template("stores.html", city=None, sentence=None, cities=CITIES)
 
 
 @bp.get("/locations/<city>")
