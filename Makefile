@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 
 CHROMIUM ?= $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: serve serve-flask dev test lint init-db screenshots check-chromium clean
+.PHONY: serve serve-flask dev test lint init-db screenshots check-chromium install-chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +39,17 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict quart_app examples/flask_app flask2quart
 
-# The browser tests drive this Chromium; without it they would fail one by one, so say it once.
+# The browser tests drive Debian's Chromium: install it when it is missing and apt-get can (as root
+# or through sudo); otherwise stop once with the command to run, rather than fail test by test.
 check-chromium:
+	@test -x "$(CHROMIUM)" || $(MAKE) --no-print-directory install-chromium
 	@test -x "$(CHROMIUM)" || { echo "Chromium is missing at $(CHROMIUM): the browser tests need it." \
 		"Install it with 'sudo apt-get install -y chromium' or set CHROMIUM_PATH." >&2; exit 1; }
+
+install-chromium:
+	@command -v apt-get >/dev/null || { echo "No apt-get here: install Chromium by hand." >&2; exit 1; }
+	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y chromium
 
 test: lint check-chromium
 	$(BIN)/pytest
