@@ -98,16 +98,10 @@ async def sign_in(client: QuartClient, username: str = "guido-van-rossum") -> No
 
 
 def server_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """QUART_* variables that point a served app at `tmp_path`."""
+    """The test configuration as the QUART_* variables of a served app, pointed at `tmp_path`."""
     (tmp_path / "uploads").mkdir(exist_ok=True)
-    return {
-        "QUART_SECRET_KEY": "e2e-secret-key",
-        "QUART_API_KEY": API_KEY,
-        "QUART_DEMO_PASSWORD": DEMO_PASSWORD,
-        "QUART_DATABASE": str(tmp_path / "users.sqlite3"),
-        "QUART_UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        **{f"QUART_{key}": value for key, value in overrides.items()},
-    }
+    settings = {key: str(value) for key, value in app_config(tmp_path).items() if key != "TESTING"}
+    return {f"QUART_{key}": value for key, value in {**settings, **overrides}.items()}
 
 
 @pytest.fixture
