@@ -70,3 +70,12 @@ def gunicorn_server(config_env: Mapping[str, str]) -> Iterator[str]:
     args = ["gunicorn", "--bind", f"127.0.0.1:{port}", "examples.flask_app.wsgi:app"]
     with _served(args, config_env, port) as base_url:
         yield base_url
+
+
+@contextlib.contextmanager
+def quart_dev_server(config_env: Mapping[str, str]) -> Iterator[str]:
+    """Serve the app with Quart's development server, as `make dev` does; yield its base URL."""
+    port = free_port()
+    args = ["quart", "--app", "quart_app", "run", "--host", "127.0.0.1", "--port", str(port)]
+    with _served(args, config_env, port) as base_url:
+        yield base_url

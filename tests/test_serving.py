@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from .conftest import http_sign_in, server_env
-from .live_server import hypercorn_server
+from .live_server import hypercorn_server, quart_dev_server
 
 
 @pytest.fixture
@@ -74,3 +74,11 @@ async def test_two_workers_serve_the_site(tmp_path: Path) -> None:
             for _ in range(10):
                 response = await http.get("/users/guido-van-rossum")
                 assert response.status_code == 200
+
+
+async def test_quart_run_serves_the_site_for_development(tmp_path: Path) -> None:
+    with quart_dev_server(server_env(tmp_path)) as base_url:
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+            assert "Hello World!" in (await http.get("/")).text
+            login = await http_sign_in(http)
+            assert login.headers["location"] == "/users/guido-van-rossum"
