@@ -18,11 +18,31 @@ JSON = {"Accept": "application/json"}
 
 
 ENGINE_BOOKKEEPING = {".lock", ".usage"}
+BOUNDARY = "browser-order-boundary"
 
 
 def stored_files(folder: Path) -> list[Path]:
-    """Every file under the uploads folder, hidden ones included, but the store's ledger."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in ENGINE_BOOKKEEPING)
+    """Every file under the uploads folder, hidden ones included, but the store's bookkeeping
+    (its ledger, its lock and each running store's owner lock)."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in ENGINE_BOOKKEEPING and p.suffix != ".owner"
+    )
+
+
+def form_body(*parts: tuple[str, str | None, bytes]) -> tuple[bytes, dict[str, str]]:
+    """A multipart body with its parts in the given order, as a browser sends a form:
+    (field name, file name or None for a plain field, content)."""
+    body = bytearray()
+    for name, filename, content in parts:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        body += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        body += content + b"\r\n"
+    body += f"--{BOUNDARY}--\r\n".encode()
+    return bytes(body), {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 
 def word_list(name: str, content: bytes = b"alpha\nbeta\ngamma\n") -> dict[str, FileStorage]:
@@ -42,9 +62,8 @@ async def test_signed_in_user_uploads_through_the_form(
     await sign_in(client)
     token = await csrf_token_from(client, "/upload")
     content = b"hello\nworld\n"
-    response = await client.post(
-        "/upload", form={"csrf_token": token}, files=word_list("words.txt", content)
-    )
+    body, headers = form_body(("csrf_token", None, token.encode()), (FIELD, "words.txt", content))
+    response = await client.post("/upload", data=body, headers=headers)
     body = await response.get_data(as_text=True)
     assert response.status_code == 201
     assert hashlib.sha256(content).hexdigest() in body
@@ -138,6 +157,27 @@ async def test_signed_in_upload_without_csrf_is_400(
     assert stored_files(uploads_dir) == []
 
 
+async def test_signed_in_upload_with_the_token_after_the_file_is_refused_unwritten(
+    client: QuartClient, uploads_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The form's token must come before the first file (the page sends it first)."""
+    began: list[str] = []
+    store = client.app.extensions["upload_store"]
+    real_begin = store.begin
+
+    async def recording_begin(name: str, *args: object, **kwargs: object) -> object:
+        began.append(name)
+        return await real_begin(name, *args, **kwargs)
+
+    monkeypatch.setattr(store, "begin", recording_begin)
+    await sign_in(client)
+    token = await csrf_token_from(client, "/upload")
+    body, headers = form_body((FIELD, "late.txt", b"data"), ("csrf_token", None, token.encode()))
+    response = await client.post("/upload", data=body, headers={**headers, **JSON})
+    assert response.status_code == 400
+    assert began == [] and stored_files(uploads_dir) == []
+
+
 async def test_upload_without_a_file_is_400(client: QuartClient, uploads_dir: Path) -> None:
     response = await client.post(
         "/upload", headers={"X-API-Key": API_KEY, **JSON}, form={"note": "no file here"}
@@ -182,9 +222,10 @@ async def test_upload_is_not_bound_by_max_content_length(tmp_path: Path) -> None
 async def test_reflected_original_name_is_escaped(client: QuartClient) -> None:
     await sign_in(client)
     token = await csrf_token_from(client, "/upload")
-    response = await client.post(
-        "/upload", form={"csrf_token": token}, files=word_list("<script>x</script>.txt")
+    body, headers = form_body(
+        ("csrf_token", None, token.encode()), (FIELD, "<script>x</script>.txt", b"x")
     )
+    response = await client.post("/upload", data=body, headers=headers)
     body = await response.get_data(as_text=True)
     assert "<script>x</script>" not in body
     assert "&lt;script&gt;x&lt;/script&gt;.txt" in body

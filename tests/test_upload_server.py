@@ -21,8 +21,8 @@ from hypercorn.config import Config
 from quart import Quart
 
 from quart_app import create_app
-from quart_app.upload_engine import storage as storage_module
-from quart_app.upload_engine.bounded_body import BoundedBody
+from quart_app.backpressure import BoundedBody
+from quart_app.upload_engine import temp_files as temp_files_module
 
 from .conftest import API_KEY, app_config
 from .live_server import PROJECT_ROOT, free_port
@@ -43,8 +43,7 @@ class Served:
         return sorted(p for p in self.uploads.iterdir() if p.is_file())
 
     def temp_files(self) -> list[Path]:
-        folder = self.uploads / ".tmp"
-        return sorted(folder.iterdir()) if folder.exists() else []
+        return sorted((self.uploads / ".tmp").glob("*.part"))
 
 
 @asynccontextmanager
@@ -228,7 +227,7 @@ async def test_full_disk_is_507_and_nothing_kept(
     def no_space(*_: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(storage_module, "_hash_and_write", no_space)
+    monkeypatch.setattr(temp_files_module, "_hash_and_write", no_space)
     async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
         response = await http.post(
             "/upload", headers=AUTH, files=[("wordlist-upload", ("a.bin", b"data" * 1000))]
@@ -326,7 +325,7 @@ async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
 ) -> None:
     most_buffered = 0
     original_put = BoundedBody.put
-    original_write = storage_module._hash_and_write
+    original_write = temp_files_module._hash_and_write
 
     async def recording_put(self: BoundedBody, data: bytes) -> None:
         nonlocal most_buffered
@@ -338,7 +337,7 @@ async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
         original_write(*args)
 
     monkeypatch.setattr(BoundedBody, "put", recording_put)
-    monkeypatch.setattr(storage_module, "_hash_and_write", slow_write)
+    monkeypatch.setattr(temp_files_module, "_hash_and_write", slow_write)
     content = b"q" * (8 * 1024 * 1024)
     async with httpx.AsyncClient(base_url=served.base_url, timeout=60) as http:
         response = await http.post(

@@ -22,6 +22,7 @@ from quart import (
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound, Unauthorized
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from ..backpressure import request_chunks
 from ..errors import error_response
 from ..negotiation import wants_json
 from ..security import (
@@ -38,9 +39,8 @@ from ..upload_engine import (
     receive_uploads,
     sha256_from_digest_header,
 )
-from ..upload_engine.bounded_body import request_chunks
 from ..upload_engine.receive import FieldsCheck
-from ..upload_settings import get_upload_limits, get_upload_store
+from ..upload_settings import get_upload_limits, get_upload_shutdown, get_upload_store
 
 bp = Blueprint("uploads", __name__)
 
@@ -102,7 +102,9 @@ async def upload_refused(error: UploadError) -> Response:
     """Answer a refused upload with its status, as HTML or JSON."""
     http_error = HTTPException(description=error.message)
     http_error.code = error.status
-    return await error_response(http_error)
+    response = await error_response(http_error)
+    response.headers.update(error.headers)
+    return response
 
 
 @bp.get("/upload")
@@ -127,6 +129,7 @@ async def upload_file() -> Response | tuple[str, int]:
         store=get_upload_store(),
         expected_sha256=_expected_digest(),
         check_fields=check_fields,
+        shutdown=get_upload_shutdown(),
     )
     if not stored:
         raise BadRequest(_NO_FILE)

@@ -1,5 +1,6 @@
-"""The streaming upload engine: multipart parsing, limits, storage and (in ``bounded_body``)
-Quart backpressure. Only ``bounded_body`` imports Quart."""
+"""The streaming upload engine: multipart parsing, limits, storage, crash recovery, shutdown.
+
+It imports no Quart: the app wires it in (``upload_settings``, ``backpressure``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from .errors import (
     DigestMismatchError,
     InsufficientStorageError,
     MalformedUploadError,
+    ServerStoppingError,
     UnsupportedUploadTypeError,
     UploadError,
     UploadTimeoutError,
@@ -15,13 +17,17 @@ from .errors import (
 )
 from .limits import UploadLimits
 from .receive import DIGEST_FIELD, receive_uploads
-from .storage import StoredFile, StoredPage, TempUpload, UploadStore, is_stored_name
+from .shutdown import Shutdown
+from .storage import StoredFile, StoredPage, UploadStore, is_stored_name
+from .temp_files import TempUpload
 
 __all__ = [
     "DIGEST_FIELD",
     "DigestMismatchError",
     "InsufficientStorageError",
     "MalformedUploadError",
+    "ServerStoppingError",
+    "Shutdown",
     "StoredFile",
     "StoredPage",
     "TempUpload",

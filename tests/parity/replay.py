@@ -244,9 +244,11 @@ def _session_payload(value: str, facts: _AppFacts) -> str | None:
     return json.dumps(payload, sort_keys=True)
 
 
-# The upload engine keeps each file's metadata and its quota ledger in `.meta/`; its temp
-# files (`.tmp/`) are still compared, so a partial file left behind would show.
+# The upload engine keeps each file's metadata and its quota ledger in `.meta/`, and each
+# running store's lock in `.tmp/<instance>.owner`; its temp files (`.tmp/*.part`) are still
+# compared, so a partial file left behind would show.
 _ENGINE_METADATA = ".meta"
+_ENGINE_OWNER_SUFFIX = ".owner"
 
 
 def _stored_files(folder: Path) -> tuple[tuple[str, str], ...]:
@@ -256,7 +258,9 @@ def _stored_files(folder: Path) -> tuple[tuple[str, str], ...]:
         sorted(
             (_normalised_text(str(path.relative_to(folder))), _digest(path))
             for path in folder.rglob("*")
-            if path.is_file() and path.relative_to(folder).parts[0] != _ENGINE_METADATA
+            if path.is_file()
+            and path.relative_to(folder).parts[0] != _ENGINE_METADATA
+            and path.suffix != _ENGINE_OWNER_SUFFIX
         )
     )
 

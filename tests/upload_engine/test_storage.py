@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from quart_app.upload_engine import InsufficientStorageError, UploadStore, is_stored_name
-from quart_app.upload_engine import storage as storage_module
+from quart_app.upload_engine import temp_files as temp_files_module
 from quart_app.upload_engine.storage import safe_stored_name
 
 from .conftest import leftover_files
@@ -75,16 +75,17 @@ async def test_unsafe_names_are_not_served(store: UploadStore, name: str) -> Non
 async def test_quota_refuses_and_keeps_nothing(tmp_path: Path) -> None:
     store = UploadStore(tmp_path / "uploads", quota=10, fsync=True)
     await store.prepare()
-    await store_bytes(store, "a.txt", b"12345678")
+    name = await store_bytes(store, "a.txt", b"12345678")
     upload = await store.begin("b.txt", "text/plain")
     await upload.write(b"123")
     await upload.finish()
     with pytest.raises(InsufficientStorageError):
         await store.commit([upload])
-    assert len([p for p in store.root.iterdir() if p.is_file()]) == 1
-    assert list((store.root / ".tmp").iterdir()) == []
+    assert leftover_files(store) == sorted([name, f".meta/{name}.json"])
+    assert (store.fits(2), store.fits(3)) == (True, False)
     with pytest.raises(InsufficientStorageError):
-        store.check_room(3)
+        await store.ensure_room(3)
+    await store.close()
 
 
 async def test_quota_is_shared_between_stores_on_one_folder(tmp_path: Path) -> None:
@@ -98,6 +99,24 @@ async def test_quota_is_shared_between_stores_on_one_folder(tmp_path: Path) -> N
     await upload.finish()
     with pytest.raises(InsufficientStorageError):
         await second.commit([upload])
+    await first.close()
+    await second.close()
+
+
+async def test_quota_decisions_read_the_ledger_other_stores_wrote(tmp_path: Path) -> None:
+    first = UploadStore(tmp_path / "uploads", quota=10, fsync=False)
+    second = UploadStore(tmp_path / "uploads", quota=10, fsync=False)
+    await first.prepare()
+    await second.prepare()
+    name = await store_bytes(first, "a.txt", b"123456789")
+    with pytest.raises(InsufficientStorageError):
+        await second.ensure_room(5)
+    assert await first.delete(name)
+    # `second` has committed nothing since: its decision still sees the deletion.
+    await second.ensure_room(10)
+    assert await store_bytes(second, "b.txt", b"1234567890")
+    await first.close()
+    await second.close()
 
 
 @pytest.mark.parametrize(
@@ -115,7 +134,7 @@ async def test_a_full_disk_is_insufficient_storage_and_other_errors_stay_as_they
         raise OSError(code, os.strerror(code))
 
     upload = await store.begin("a.txt", "text/plain")
-    monkeypatch.setattr(storage_module, "_hash_and_write", failing)
+    monkeypatch.setattr(temp_files_module, "_hash_and_write", failing)
     with pytest.raises(raised) as caught:
         await upload.write(b"data")
     assert isinstance(caught.value, InsufficientStorageError) == (
@@ -155,18 +174,6 @@ async def test_listing_is_paginated_newest_first(store: UploadStore) -> None:
     assert [f.name for f in first.files] == [names[4], names[3]]
     assert [f.name for f in last.files] == [names[0]]
     assert beyond.files == []
-
-
-async def test_prepare_removes_temp_files_of_dead_processes(tmp_path: Path) -> None:
-    root = tmp_path / "uploads"
-    (root / ".tmp").mkdir(parents=True)
-    dead = root / ".tmp" / "999999999.abcd.0000.part"
-    alive = root / ".tmp" / f"{os.getppid()}.abcd.0000.part"
-    dead.write_bytes(b"partial")
-    alive.write_bytes(b"in flight elsewhere")
-    await UploadStore(root).prepare()
-    assert not dead.exists()
-    assert alive.exists()
 
 
 async def test_prepare_recounts_usage(tmp_path: Path) -> None:
