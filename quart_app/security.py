@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
 
 from quart import Quart, Response, current_app, request, session
 from quart.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -15,9 +17,17 @@ API_KEY_HEADER = "X-API-Key"
 _CSRF_SESSION_KEY = "_csrf"
 _USER_SESSION_KEY = "user"
 
-_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+# Every response carries these, the server's own error answers included (h11_protocol.py).
+SECURITY_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        ),
+    }
 )
 
 
@@ -115,10 +125,8 @@ def end_session() -> None:
 def set_security_headers(response: Response) -> Response:
     """Add the headers every response carries."""
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Content-Security-Policy", _CONTENT_SECURITY_POLICY)
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
     if served_over_tls():
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import errno
 import hashlib
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -26,10 +25,15 @@ from quart_app.upload_engine import temp_files as temp_files_module
 
 from .conftest import API_KEY, app_config
 from .live_server import PROJECT_ROOT, free_port
+from .support.raw_http import WAIT_SECONDS, eventually, multipart, read_response
+from .support.raw_http import request_head as _request_head
 
-BOUNDARY = "server-test-boundary"
+
+def request_head(port: int, *, length: int | None, extra: str = "") -> bytes:
+    return _request_head(port, length=length, extra=extra, api_key=API_KEY)
+
+
 AUTH = {"X-API-Key": API_KEY, "Accept": "application/json"}
-WAIT_SECONDS = 20.0
 
 
 @dataclass
@@ -77,52 +81,6 @@ async def hypercorn_serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[S
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
     async with hypercorn_serving(tmp_path) as running:
         yield running
-
-
-def multipart(*files: tuple[str, bytes], fields: dict[str, str] | None = None) -> bytes:
-    body = bytearray()
-    for name, value in (fields or {}).items():
-        body += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        body += value.encode() + b"\r\n"
-    for filename, content in files:
-        body += (
-            f"--{BOUNDARY}\r\nContent-Disposition: form-data; "
-            f'name="wordlist-upload"; filename="{filename}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        body += content + b"\r\n"
-    body += f"--{BOUNDARY}--\r\n".encode()
-    return bytes(body)
-
-
-def request_head(port: int, *, length: int | None, extra: str = "") -> bytes:
-    framing = f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"
-    return (
-        f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {API_KEY}\r\n"
-        f"Accept: application/json\r\n{extra}"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n{framing}\r\n\r\n"
-    ).encode()
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, Any]]:
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT_SECONDS)
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    body = await asyncio.wait_for(reader.readexactly(length), WAIT_SECONDS)
-    return status, json.loads(body) if body else {}
-
-
-async def eventually(condition: Any, what: str) -> None:
-    """Wait (boundedly) for the server to reach a state; not a timing assertion."""
-    for _ in range(int(WAIT_SECONDS / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def test_upload_over_http_is_stored_intact(served: Served) -> None:
