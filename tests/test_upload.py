@@ -12,6 +12,7 @@ from quart.testing import QuartClient
 from quart_app import create_app
 
 from .conftest import API_KEY, app_config, csrf_token_from, sign_in
+from .upload_engine.multipart_bodies import BOUNDARY, Part, encode
 
 FIELD = "wordlist-upload"
 JSON = {"Accept": "application/json"}
@@ -410,3 +411,51 @@ async def test_api_key_clients_asking_for_html_get_the_page(client: QuartClient)
     )
     assert response.status_code == 201
     assert response.mimetype == "text/html"
+
+
+async def post_raw_body(client: QuartClient, body: bytes, content_type: str) -> dict[str, object]:
+    """POST a hand-built multipart body with the API key; return the one stored file's entry."""
+    response = await client.post(
+        "/upload", data=body, headers={"X-API-Key": API_KEY, "Content-Type": content_type}
+    )
+    assert response.status_code == 201, await response.get_data(as_text=True)
+    [entry] = (await response.get_json())["files"]
+    assert isinstance(entry, dict)
+    return entry
+
+
+@pytest.mark.parametrize(
+    "media_type", ["MULTIPART/FORM-DATA", "Multipart/Form-Data", "multipart/FORM-data"]
+)
+async def test_upload_media_type_is_case_insensitive(
+    client: QuartClient, uploads_dir: Path, media_type: str
+) -> None:
+    body = encode([Part(FIELD, b"words\n", "a.txt", "text/plain")])
+    entry = await post_raw_body(client, body, f"{media_type}; boundary={BOUNDARY}")
+    assert (uploads_dir / str(entry["name"])).read_bytes() == b"words\n"
+
+
+async def test_upload_with_preamble_padding_and_epilogue_is_stored(
+    client: QuartClient, uploads_dir: Path
+) -> None:
+    body = encode(
+        [Part("note", b"hi"), Part(FIELD, b"words\r\n", "a.txt", "text/plain")],
+        preamble=b"This is a multipart message.",
+        padding=b" \t ",
+        epilogue=b"This is the epilogue.\r\n",
+    )
+    entry = await post_raw_body(client, body, f"multipart/form-data; boundary={BOUNDARY}")
+    assert entry["content_type"] == "text/plain"
+    assert (uploads_dir / str(entry["name"])).read_bytes() == b"words\r\n"
+
+
+async def test_part_content_type_with_a_nul_is_stored_as_octet_stream_and_downloads(
+    client: QuartClient,
+) -> None:
+    body = encode([Part(FIELD, b"data", "a.bin", "text/plain\x00; x=y")])
+    entry = await post_raw_body(client, body, f"multipart/form-data; boundary={BOUNDARY}")
+    assert entry["content_type"] == "application/octet-stream"
+    response = await client.get(f"/uploads/{entry['name']}", headers={"X-API-Key": API_KEY})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert await response.get_data() == b"data"
