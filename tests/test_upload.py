@@ -294,6 +294,22 @@ async def test_unknown_or_hidden_names_are_404(client: QuartClient, name: str) -
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize("length", [251, 300, 5000])
+@pytest.mark.parametrize(
+    ("method", "suffix"), [("GET", ""), ("HEAD", ""), ("DELETE", ""), ("POST", "/delete")]
+)
+async def test_names_too_long_to_be_stored_are_404(
+    client: QuartClient, length: int, method: str, suffix: str
+) -> None:
+    name = "a" * (length - 4) + ".txt"
+    response = await client.open(
+        f"/uploads/{name}{suffix}", method=method, headers={"X-API-Key": API_KEY, **JSON}
+    )
+    assert response.status_code == 404
+    if method != "HEAD":
+        assert (await response.get_json())["status"] == 404
+
+
 async def test_delete_by_api_key_is_204(client: QuartClient, uploads_dir: Path) -> None:
     [entry] = await upload_by_key(client, ("a.txt", b"x"))
     response = await client.delete(str(entry["url"]), headers={"X-API-Key": API_KEY})

@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator, Sequence
@@ -66,6 +67,16 @@ def full_disk_as_507() -> Iterator[None]:
         raise
 
 
+_MAX_EXTENSION_LENGTH: Final = 16
+_NAME_TOKEN_BYTES: Final = 6
+# Exactly the shapes safe_stored_name() produces, so that no other name reaches the disk.
+_STORED_NAME: Final = re.compile(
+    rf"[\w.-]{{1,{_MAX_STEM_LENGTH}}}-[0-9a-f]{{{2 * _NAME_TOKEN_BYTES}}}"
+    rf"(?:\.[\w-]{{1,{_MAX_EXTENSION_LENGTH}}})?",
+    re.ASCII,
+)
+
+
 def safe_stored_name(original_name: str) -> str:
     """A unique, filesystem-safe name derived from the client's file name."""
     cleaned = secure_filename(original_name)
@@ -73,13 +84,17 @@ def safe_stored_name(original_name: str) -> str:
     if not stem:
         stem, extension = cleaned, ""
     stem = stem[:_MAX_STEM_LENGTH] or "upload"
-    suffix = f".{extension[:16]}" if dot and extension else ""
-    return f"{stem}-{secrets.token_hex(6)}{suffix}"
+    suffix = f".{extension[:_MAX_EXTENSION_LENGTH]}" if dot and extension else ""
+    return f"{stem}-{secrets.token_hex(_NAME_TOKEN_BYTES)}{suffix}"
 
 
 def is_stored_name(name: str) -> bool:
-    """Whether ``name`` could be a stored file's name (no paths, no hidden files)."""
-    return bool(name) and not name.startswith(".") and secure_filename(name) == name
+    """Whether ``safe_stored_name()`` could have made ``name`` (no paths, no hidden files)."""
+    return (
+        _STORED_NAME.fullmatch(name) is not None
+        and not name.startswith(".")
+        and secure_filename(name) == name
+    )
 
 
 class TempUpload:

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from quart_app.upload_engine import InsufficientStorageError, UploadStore, is_stored_name
 from quart_app.upload_engine import storage as storage_module
@@ -65,8 +67,32 @@ def test_stored_names_are_safe_and_keep_the_extension(
     assert is_stored_name(name)
 
 
-@pytest.mark.parametrize("name", ["", ".meta", ".tmp", "../x", "a/b", ".hidden", "a b"])
-async def test_unsafe_names_are_not_served(store: UploadStore, name: str) -> None:
+@given(st.text())
+def test_every_generated_name_is_a_stored_name(original: str) -> None:
+    assert is_stored_name(safe_stored_name(original))
+
+
+LONG_NAMES = ["a" * 247 + ".txt", "a" * 296 + ".txt", "a" * 4996 + ".txt"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        ".meta",
+        ".tmp",
+        "../x",
+        "a/b",
+        ".hidden",
+        "a b",
+        "plain.txt",
+        "a" * 81 + "-0123456789ab.txt",
+        "a-0123456789ab." + "x" * 17,
+        "a-0123456789AB.txt",
+        *LONG_NAMES,
+    ],
+)
+async def test_names_the_store_never_makes_are_not_served(store: UploadStore, name: str) -> None:
     assert not is_stored_name(name)
     assert await store.get(name) is None
     assert await store.delete(name) is False
