@@ -260,21 +260,63 @@ async def test_download_is_an_attachment_with_nosniff(client: QuartClient) -> No
         ("plain.txt", "attachment; filename=plain.txt"),
         (
             "ünï ß.txt",
-            "attachment; filename=\"uni .txt\"; filename*=UTF-8''%C3%BCn%C3%AF%20%C3%9F.txt",
+            "attachment; filename=\"uni _.txt\"; filename*=UTF-8''%C3%BCn%C3%AF%20%C3%9F.txt",
         ),
         (
             "日本語.csv",
-            "attachment; filename=.csv; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.csv",
+            "attachment; filename=___.csv; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.csv",
+        ),
+        ("../../etc/passwd", "attachment; filename=passwd"),
+        ("\uff0e\uff0e\uff0fetc\uff0fpasswd", "attachment; filename=passwd"),
+        ("a\\b.txt", "attachment; filename=b.txt"),
+        ("invoice\u202efdp.exe", "attachment; filename=invoicefdp.exe"),
+        (
+            "résumé\u202e.pdf",
+            "attachment; filename=resume.pdf; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
         ),
     ],
 )
 async def test_download_names_survive_any_original_name(
     client: QuartClient, original: str, disposition: str
 ) -> None:
-    [entry] = await upload_by_key(client, (original, b"x"))
+    entry = await upload_with_raw_name(client, original)
+    assert entry["original_name"] == original
     response = await client.get(str(entry["url"]), headers={"X-API-Key": API_KEY})
     assert response.headers["Content-Disposition"] == disposition
     response.headers["Content-Disposition"].encode("latin-1")
+
+
+async def upload_with_raw_name(client: QuartClient, filename: str) -> dict[str, object]:
+    """Upload one file called `filename`, quoted by hand: the test client loses backslashes."""
+    boundary = "raw-name-boundary"
+    quoted = filename.replace("\\", "\\\\").replace('"', '\\"')
+    body = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="{FIELD}"; filename="{quoted}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\nx\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = await client.post(
+        "/upload",
+        data=body,
+        headers={
+            "X-API-Key": API_KEY,
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    assert response.status_code == 201
+    [entry] = (await response.get_json())["files"]
+    return dict(entry)
+
+
+@pytest.mark.parametrize("original", ["...", ". . ..", "\x01\x02\x1f", "\u202e\u200b\ufeff"])
+async def test_download_name_falls_back_to_the_stored_name(
+    client: QuartClient, original: str
+) -> None:
+    entry = await upload_with_raw_name(client, original)
+    assert entry["original_name"] == original
+    response = await client.get(str(entry["url"]), headers={"X-API-Key": API_KEY})
+    assert response.headers["Content-Disposition"] == f"attachment; filename={entry['name']}"
 
 
 async def test_uploads_need_the_same_authorisation(client: QuartClient) -> None:

@@ -15,13 +15,21 @@ from .errors import (
 )
 from .limits import UploadLimits
 from .receive import DIGEST_FIELD, receive_uploads
-from .storage import StoredFile, StoredPage, TempUpload, UploadStore, is_stored_name
+from .storage import (
+    OpenedFile,
+    StoredFile,
+    StoredPage,
+    TempUpload,
+    UploadStore,
+    is_stored_name,
+)
 
 __all__ = [
     "DIGEST_FIELD",
     "DigestMismatchError",
     "InsufficientStorageError",
     "MalformedUploadError",
+    "OpenedFile",
     "StoredFile",
     "StoredPage",
     "TempUpload",

@@ -11,7 +11,10 @@ import math
 import os
 import re
 import secrets
+import stat
 import time
+import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -95,6 +98,31 @@ def is_stored_name(name: str) -> bool:
         and not name.startswith(".")
         and secure_filename(name) == name
     )
+
+
+class OpenedFile:
+    """A stored file held open: its content outlives a delete; whoever receives it closes it."""
+
+    def __init__(self, stored: StoredFile, descriptor: int, size: int) -> None:
+        self.stored = stored
+        self.descriptor = descriptor
+        self.size = size
+        self._finalizer = weakref.finalize(self, _close_forgotten, descriptor)
+
+    def close(self) -> None:
+        """Close the descriptor; later calls do nothing."""
+        if self._finalizer.detach() is not None:
+            os.close(self.descriptor)
+
+
+def _close_forgotten(descriptor: int) -> None:
+    os.close(descriptor)
+    warnings.warn("a stored file was opened and never closed", ResourceWarning, stacklevel=1)
+
+
+def _close_unclaimed(opening: asyncio.Future[OpenedFile | None]) -> None:
+    if not opening.cancelled() and opening.exception() is None and (opened := opening.result()):
+        opened.close()
 
 
 class TempUpload:
@@ -230,11 +258,34 @@ class UploadStore:
             return None
         return await asyncio.to_thread(self._read_metadata, name)
 
-    def path_of(self, name: str) -> Path:
-        """Where the stored file ``name`` lives on disk."""
+    async def open(self, name: str) -> OpenedFile | None:
+        """The stored file ``name`` opened for reading, or ``None``; the caller closes it."""
         if not is_stored_name(name):
-            raise ValueError(f"not a stored file name: {name!r}")
-        return self.root / name
+            return None
+        opening = asyncio.get_running_loop().run_in_executor(None, self._open_blocking, name)
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # The worker thread may still open the file; nobody else would close it.
+            opening.add_done_callback(_close_unclaimed)
+            raise
+
+    def _open_blocking(self, name: str) -> OpenedFile | None:
+        # The file before its metadata: once open, a delete can no longer take the content away.
+        try:
+            descriptor = os.open(self.root / name, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            status = os.fstat(descriptor)
+            stored = self._read_metadata(name) if stat.S_ISREG(status.st_mode) else None
+        except BaseException:
+            os.close(descriptor)
+            raise
+        if stored is None:
+            os.close(descriptor)
+            return None
+        return OpenedFile(stored, descriptor, status.st_size)
 
     async def delete(self, name: str) -> bool:
         """Remove a stored file and its metadata; ``False`` if there was none."""
