@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from quart_app.upload_engine import multipart_stream
-from tests.upload_engine.multipart_bodies import BOUNDARY, Part, encode
+from tests.support.multipart_bodies import BOUNDARY, Part, encode
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024

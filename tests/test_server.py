@@ -20,7 +20,7 @@ import pytest
 from quart_app.upload_engine import UploadStore
 
 from .conftest import API_KEY, server_env
-from .live_server import PROJECT_ROOT, ServerProcess, free_port, quart_app_server
+from .live_server import PROJECT_ROOT, ServerProcess, quart_app_server
 from .support.raw_http import (
     WAIT_SECONDS,
     RawResponse,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from quart import Quart
@@ -12,14 +13,13 @@ from quart.testing import QuartClient
 from quart_app import create_app
 
 from .conftest import API_KEY, app_config, csrf_token_from, sign_in
-from .upload_engine.multipart_bodies import BOUNDARY, Part, encode
+from .support.multipart_bodies import BOUNDARY, CONTENT_TYPE, Part, encode
 
 FIELD = "wordlist-upload"
 JSON = {"Accept": "application/json"}
 
 
 ENGINE_BOOKKEEPING = {".lock", ".usage"}
-BOUNDARY = "browser-order-boundary"
 
 
 def stored_files(folder: Path) -> list[Path]:
@@ -32,18 +32,9 @@ def stored_files(folder: Path) -> list[Path]:
     )
 
 
-def form_body(*parts: tuple[str, str | None, bytes]) -> tuple[bytes, dict[str, str]]:
-    """A multipart body with its parts in the given order, as a browser sends a form:
-    (field name, file name or None for a plain field, content)."""
-    body = bytearray()
-    for name, filename, content in parts:
-        disposition = f'form-data; name="{name}"'
-        if filename is not None:
-            disposition += f'; filename="{filename}"'
-        body += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
-        body += content + b"\r\n"
-    body += f"--{BOUNDARY}--\r\n".encode()
-    return bytes(body), {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+def form_body(*parts: Part) -> tuple[bytes, dict[str, str]]:
+    """A multipart body with its parts in the given order, as a browser sends a form."""
+    return encode(list(parts)), {"Content-Type": CONTENT_TYPE}
 
 
 def word_list(name: str, content: bytes = b"alpha\nbeta\ngamma\n") -> dict[str, FileStorage]:
@@ -63,7 +54,9 @@ async def test_signed_in_user_uploads_through_the_form(
     await sign_in(client)
     token = await csrf_token_from(client, "/upload")
     content = b"hello\nworld\n"
-    body, headers = form_body(("csrf_token", None, token.encode()), (FIELD, "words.txt", content))
+    body, headers = form_body(
+        Part("csrf_token", token.encode()), Part(FIELD, content, "words.txt")
+    )
     response = await client.post("/upload", data=body, headers=headers)
     body = await response.get_data(as_text=True)
     assert response.status_code == 201
@@ -173,7 +166,7 @@ async def test_signed_in_upload_with_the_token_after_the_file_is_refused_unwritt
     monkeypatch.setattr(store, "begin", recording_begin)
     await sign_in(client)
     token = await csrf_token_from(client, "/upload")
-    body, headers = form_body((FIELD, "late.txt", b"data"), ("csrf_token", None, token.encode()))
+    body, headers = form_body(Part(FIELD, b"data", "late.txt"), Part("csrf_token", token.encode()))
     response = await client.post("/upload", data=body, headers={**headers, **JSON})
     assert response.status_code == 400
     assert began == [] and stored_files(uploads_dir) == []
@@ -224,7 +217,7 @@ async def test_reflected_original_name_is_escaped(client: QuartClient) -> None:
     await sign_in(client)
     token = await csrf_token_from(client, "/upload")
     body, headers = form_body(
-        ("csrf_token", None, token.encode()), (FIELD, "<script>x</script>.txt", b"x")
+        Part("csrf_token", token.encode()), Part(FIELD, b"x", "<script>x</script>.txt")
     )
     response = await client.post("/upload", data=body, headers=headers)
     body = await response.get_data(as_text=True)
@@ -302,21 +295,71 @@ async def test_download_is_an_attachment_with_nosniff(client: QuartClient) -> No
         ("plain.txt", "attachment; filename=plain.txt"),
         (
             "ünï ß.txt",
-            "attachment; filename=\"uni .txt\"; filename*=UTF-8''%C3%BCn%C3%AF%20%C3%9F.txt",
+            "attachment; filename=\"uni _.txt\"; filename*=UTF-8''%C3%BCn%C3%AF%20%C3%9F.txt",
         ),
         (
             "日本語.csv",
-            "attachment; filename=.csv; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.csv",
+            "attachment; filename=___.csv; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.csv",
+        ),
+        ("../../etc/passwd", "attachment; filename=passwd"),
+        ("\uff0e\uff0e\uff0fetc\uff0fpasswd", "attachment; filename=passwd"),
+        ("a\\b.txt", "attachment; filename=b.txt"),
+        ("invoice\u202efdp.exe", "attachment; filename=invoicefdp.exe"),
+        (
+            "résumé\u202e.pdf",
+            "attachment; filename=resume.pdf; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
         ),
     ],
 )
 async def test_download_names_survive_any_original_name(
     client: QuartClient, original: str, disposition: str
 ) -> None:
-    [entry] = await upload_by_key(client, (original, b"x"))
+    entry = await upload_with_raw_name(client, original)
+    assert entry["original_name"] == original
     response = await client.get(str(entry["url"]), headers={"X-API-Key": API_KEY})
     assert response.headers["Content-Disposition"] == disposition
     response.headers["Content-Disposition"].encode("latin-1")
+
+
+async def upload_with_raw_name(client: QuartClient, filename: str) -> dict[str, object]:
+    """Upload one file called `filename`, quoted by hand: the test client loses backslashes.
+
+    A name with control characters goes as RFC 8187 `filename*`: a raw control character
+    in the header makes the part malformed (400), as no browser sends one.
+    """
+    boundary = "raw-name-boundary"
+    if any(ord(char) < 0x20 for char in filename):
+        parameter = f"filename*=UTF-8''{quote(filename, safe='')}"
+    else:
+        quoted = filename.replace("\\", "\\\\").replace('"', '\\"')
+        parameter = f'filename="{quoted}"'
+    body = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="{FIELD}"; {parameter}\r\n'
+        "Content-Type: application/octet-stream\r\n\r\nx\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = await client.post(
+        "/upload",
+        data=body,
+        headers={
+            "X-API-Key": API_KEY,
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    assert response.status_code == 201
+    [entry] = (await response.get_json())["files"]
+    return dict(entry)
+
+
+@pytest.mark.parametrize("original", ["...", ". . ..", "\x01\x02\x1f", "\u202e\u200b\ufeff"])
+async def test_download_name_falls_back_to_the_stored_name(
+    client: QuartClient, original: str
+) -> None:
+    entry = await upload_with_raw_name(client, original)
+    assert entry["original_name"] == original
+    response = await client.get(str(entry["url"]), headers={"X-API-Key": API_KEY})
+    assert response.headers["Content-Disposition"] == f"attachment; filename={entry['name']}"
 
 
 async def test_uploads_need_the_same_authorisation(client: QuartClient) -> None:
@@ -334,6 +377,22 @@ async def test_uploads_need_the_same_authorisation(client: QuartClient) -> None:
 async def test_unknown_or_hidden_names_are_404(client: QuartClient, name: str) -> None:
     response = await client.get(f"/uploads/{name}", headers={"X-API-Key": API_KEY, **JSON})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("length", [251, 300, 5000])
+@pytest.mark.parametrize(
+    ("method", "suffix"), [("GET", ""), ("HEAD", ""), ("DELETE", ""), ("POST", "/delete")]
+)
+async def test_names_too_long_to_be_stored_are_404(
+    client: QuartClient, length: int, method: str, suffix: str
+) -> None:
+    name = "a" * (length - 4) + ".txt"
+    response = await client.open(
+        f"/uploads/{name}{suffix}", method=method, headers={"X-API-Key": API_KEY, **JSON}
+    )
+    assert response.status_code == 404
+    if method != "HEAD":
+        assert (await response.get_json())["status"] == 404
 
 
 async def test_delete_by_api_key_is_204(client: QuartClient, uploads_dir: Path) -> None:

@@ -6,6 +6,8 @@ import asyncio
 import base64
 import errno
 import hashlib
+import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -19,12 +21,13 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
-from quart_app import create_app
+from quart_app import create_app, file_responses
 from quart_app.backpressure import BoundedBody
 from quart_app.upload_engine import temp_files as temp_files_module
 
 from .conftest import API_KEY, app_config
 from .live_server import PROJECT_ROOT, free_port
+from .support.descriptors import descriptors_open_under
 from .support.raw_http import WAIT_SECONDS, eventually, multipart, read_response
 from .support.raw_http import request_head as _request_head
 
@@ -304,3 +307,119 @@ async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
     assert response.status_code == 201
     high_water = served.app.config["UPLOAD_BUFFER_SIZE"]
     assert 0 < most_buffered <= high_water + 64 * 1024
+
+
+async def download_outcome(http: httpx.AsyncClient, url: str, content: bytes) -> str:
+    """GET `url` and say how it answered: "200 whole", "200 short", "200 damaged" or the status."""
+    try:
+        response = await http.get(url, headers=AUTH)
+    except httpx.RemoteProtocolError:
+        return "200 short"
+    if response.status_code != 200:
+        return str(response.status_code)
+    if len(response.content) != len(content):
+        return "200 short"
+    whole = hashlib.sha256(response.content).digest() == hashlib.sha256(content).digest()
+    return "200 whole" if whole else "200 damaged"
+
+
+async def test_download_racing_a_delete_is_whole_or_404(served: Served) -> None:
+    content = bytes(range(256)) * 300
+    outcomes: dict[str, int] = {}
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+        for _ in range(150):
+            upload = await http.post(
+                "/upload", headers=AUTH, files=[("wordlist-upload", ("race.bin", content))]
+            )
+            url = upload.json()["files"][0]["url"]
+            outcome, deleted = await asyncio.gather(
+                download_outcome(http, url, content), http.delete(url, headers=AUTH)
+            )
+            assert deleted.status_code == 204
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert set(outcomes) <= {"200 whole", "404"}, outcomes
+    assert descriptors_open_under(served.uploads) == []
+
+
+async def upload_over_http(http: httpx.AsyncClient, content: bytes) -> str:
+    """Store `content` through the API; return its download URL."""
+    response = await http.post(
+        "/upload", headers=AUTH, files=[("wordlist-upload", ("data.bin", content))]
+    )
+    assert response.status_code == 201
+    return str(response.json()["files"][0]["url"])
+
+
+async def test_served_downloads_have_true_lengths_and_leave_no_file_open(served: Served) -> None:
+    content = bytes(range(256)) * 4096
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+        url = await upload_over_http(http, content)
+        whole = await http.get(url, headers=AUTH)
+        head = await http.head(url, headers=AUTH)
+        ranges = await http.get(url, headers={**AUTH, "Range": "bytes=0-9,-300000"})
+        for _ in range(20):
+            await http.get(url, headers={**AUTH, "Range": "bytes=7-"})
+            await http.get(url, headers={**AUTH, "If-None-Match": whole.headers["ETag"]})
+            await http.get(url, headers={**AUTH, "Range": "bytes=2000000-"})
+    assert whole.content == content
+    assert head.headers["Content-Length"] == str(len(content)) and head.content == b""
+    del head.headers["Date"], whole.headers["Date"]
+    assert head.headers == whole.headers
+    assert ranges.status_code == 206
+    assert ranges.headers["Content-Length"] == str(len(ranges.content))
+    assert ranges.content.count(b"Content-Range: bytes ") == 2
+    assert descriptors_open_under(served.uploads) == []
+
+
+async def start_download(port: int, url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Send a GET for `url` on a new connection, without reading the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET {url} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {API_KEY}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    return reader, writer
+
+
+async def test_client_leaving_mid_download_closes_the_file(served: Served) -> None:
+    content = b"d" * (32 * 1024 * 1024)
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+        url = await upload_over_http(http, content)
+    reader, writer = await start_download(served.port, url)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT_SECONDS)
+    assert head.startswith(b"HTTP/1.1 200")
+    await asyncio.wait_for(reader.readexactly(1024 * 1024), WAIT_SECONDS)
+    assert descriptors_open_under(served.uploads) != []
+    writer.close()
+    await eventually(lambda: not descriptors_open_under(served.uploads), "the file is closed")
+
+
+async def test_file_stays_open_until_a_read_cut_short_has_finished(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+        url = await upload_over_http(http, b"r" * 100_000)
+    in_pread, release = threading.Event(), threading.Event()
+    left_body = asyncio.Event()
+    pread, leave_body = os.pread, file_responses._FileBody.__aexit__
+
+    def held_pread(descriptor: int, length: int, offset: int) -> bytes:
+        in_pread.set()
+        release.wait(WAIT_SECONDS)
+        return pread(descriptor, length, offset)
+
+    async def recorded_leave_body(body: file_responses._FileBody, *exc_info: Any) -> None:
+        await leave_body(body, *exc_info)
+        left_body.set()
+
+    monkeypatch.setattr(os, "pread", held_pread)
+    monkeypatch.setattr(file_responses._FileBody, "__aexit__", recorded_leave_body)
+    try:
+        _reader, writer = await start_download(served.port, url)
+        assert await asyncio.to_thread(in_pread.wait, WAIT_SECONDS)
+        writer.close()
+        await asyncio.wait_for(left_body.wait(), WAIT_SECONDS)
+        assert descriptors_open_under(served.uploads) != []
+    finally:
+        release.set()
+    await eventually(lambda: not descriptors_open_under(served.uploads), "the file is closed")

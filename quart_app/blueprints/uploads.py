@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from quart import (
     Blueprint,
@@ -16,7 +14,6 @@ from quart import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound, Unauthorized
@@ -24,6 +21,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..backpressure import request_chunks
 from ..errors import error_response
+from ..file_responses import attachment_response
 from ..negotiation import wants_json
 from ..security import (
     CSRF_FIELD,
@@ -159,29 +157,12 @@ async def list_uploads() -> Response | str:
 
 @bp.get("/uploads/<name>")
 async def download(name: str) -> Response:
-    """Send a stored file as an attachment under its original name."""
+    """Send a stored file as an attachment under its original name, whole or in ranges."""
     _authorise()
-    store = get_upload_store()
-    stored = await store.get(name)
-    if stored is None:
+    opened = await get_upload_store().open(name)
+    if opened is None:
         raise NotFound("No stored file has that name.")
-    response = await send_file(store.path_of(name), mimetype=stored.content_type, conditional=True)
-    response.headers.set("Content-Disposition", "attachment", **_download_names(stored))
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # Quart caches files publicly for 12 hours; these are private and may be deleted.
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.headers.pop("Expires", None)
-    return response
-
-
-def _download_names(stored: StoredFile) -> dict[str, str]:
-    """RFC 6266 filename parameters: plain ASCII, plus UTF-8 ``filename*`` when needed."""
-    printable = "".join(char for char in stored.original_name if char.isprintable())
-    decomposed = unicodedata.normalize("NFKD", printable)
-    plain = decomposed.encode("ascii", "ignore").decode("ascii").strip() or stored.name
-    if plain == printable:
-        return {"filename": plain}
-    return {"filename": plain, "filename*": "UTF-8''" + quote(printable, safe="")}
+    return attachment_response(opened)
 
 
 async def _delete(name: str) -> None:

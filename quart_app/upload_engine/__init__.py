@@ -18,7 +18,7 @@ from .errors import (
 from .limits import UploadLimits
 from .receive import DIGEST_FIELD, receive_uploads
 from .shutdown import Shutdown
-from .storage import StoredFile, StoredPage, UploadStore, is_stored_name
+from .storage import OpenedFile, StoredFile, StoredPage, UploadStore, is_stored_name
 from .temp_files import TempUpload
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "DigestMismatchError",
     "InsufficientStorageError",
     "MalformedUploadError",
+    "OpenedFile",
     "ServerStoppingError",
     "Shutdown",
     "StoredFile",

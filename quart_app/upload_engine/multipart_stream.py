@@ -88,6 +88,10 @@ class MultipartStream:
     def __init__(self, boundary: bytes, *, max_header_size: int) -> None:
         self._delimiter = b"\r\n--" + boundary
         self._max_header_size = max_header_size
+        # What RFC 2046 lets a body carry around its parts (preamble, transport padding,
+        # epilogue) is ignored, and bounded by the header limit, so that a body's size
+        # bounds its file content from below (see UploadLimits.largest_envelope).
+        self._ignored_room = max_header_size
         self._state = _State.PREAMBLE
         self._held: bytes
         self._unreceived: int
@@ -104,6 +108,8 @@ class MultipartStream:
         events: list[PartEvent] = []
         view = memoryview(chunk)
         position = 0
+        if self._state is _State.DONE:
+            self._ignore(len(chunk))
         while position < len(chunk) and self._state is not _State.DONE:
             if self._state is _State.DATA or self._state is _State.PREAMBLE:
                 position = self._scan(chunk, view, position, events)
@@ -173,6 +179,13 @@ class MultipartStream:
     def _emit(self, data: memoryview, events: list[PartEvent]) -> None:
         if data and self._state is _State.DATA:
             events.append(PartData(data))
+        elif self._state is _State.PREAMBLE:
+            self._ignore(len(data))
+
+    def _ignore(self, count: int) -> None:
+        self._ignored_room -= count
+        if self._ignored_room < 0:
+            raise UploadTooLargeError("The body has too much text outside its parts.")
 
     def _delimiter_found(self, chunk: bytes, end: int, events: list[PartEvent]) -> int:
         """End the current part at a delimiter ending at ``chunk[end]``; return where to go on."""
@@ -186,6 +199,7 @@ class MultipartStream:
             return end + len(_CRLF)
         if chunk.startswith(b"--", end):
             self._state = _State.DONE
+            self._ignore(len(chunk) - end - 2)
             return end + 2
         self._state = _State.AFTER_BOUNDARY
         return end
@@ -204,12 +218,15 @@ class MultipartStream:
             if byte != _DASH:
                 raise MalformedUploadError(_MALFORMED)
             self._state = _State.DONE
+            self._ignore(len(chunk) - position - 1)
             return position + 1
         if state is _State.PADDING:
             after_padding = _NOT_PADDING.search(chunk, position)
             if after_padding is None:
+                self._ignore(len(chunk) - position)
                 return len(chunk)
             end = after_padding.start()
+            self._ignore(end - position)
             if chunk[end] != _CR:
                 raise MalformedUploadError(_MALFORMED)
             self._state = _State.LINE_FEED

@@ -23,9 +23,6 @@ from .temp_files import TempUpload
 
 DIGEST_FIELD: Final = "sha256"
 _HEX_SHA256: Final = re.compile(r"[0-9a-fA-F]{64}")
-# The least a body spends around one file's bytes: "--boundary\r\n", the blank line
-# ending the part's headers and "\r\n--boundary--" (two boundaries plus these 14 bytes).
-_LEAST_ENVELOPE: Final = 14
 
 FieldsCheck = Callable[[Mapping[str, list[str]]], None]
 
@@ -58,7 +55,7 @@ async def receive_uploads(
     if limits.max_request_size is not None and (content_length or 0) > limits.max_request_size:
         raise UploadTooLargeError()
     if content_length is not None:
-        await store.ensure_room(content_length - 2 * len(boundary) - _LEAST_ENVELOPE)
+        await store.ensure_room(content_length - limits.largest_envelope(len(boundary)))
     receiver = _UploadReceiver(
         boundary,
         limits=limits,
@@ -193,14 +190,14 @@ class _UploadReceiver:
                 raise UploadTooLargeError("The form has too many fields.")
             self._field_name = part.name
             return
+        # A browser sends an empty file part for a file input left empty; it counts too.
+        self._skipping = not part.filename
+        self._unnamed_files += self._skipping
+        if len(self._files) + self._unnamed_files + (not self._skipping) > self._limits.max_files:
+            raise UploadTooLargeError("The request has too many files.")
         if not part.filename:
-            # A browser sends an empty file part for a file input left empty.
-            self._skipping = True
-            self._unnamed_files += 1
             return
         self._run_fields_check()
-        if len(self._files) >= self._limits.max_files:
-            raise UploadTooLargeError("The request has too many files.")
         if not self._limits.extension_allowed(part.filename):
             raise UnsupportedUploadTypeError(f"Files like {part.filename!r} are not accepted.")
         if not self._limits.content_type_allowed(part.content_type):

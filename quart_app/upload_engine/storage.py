@@ -14,17 +14,23 @@ import fcntl
 import json
 import math
 import os
+import re
 import secrets
+import stat
 import time
+import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
 from werkzeug.utils import secure_filename
 
+from .cancel_safe import acquire_in_thread
 from .durable_files import (
     ATOMIC_TEMP_SUFFIX,
     fsync_directory,
@@ -66,6 +72,16 @@ class StoredPage:
     total: int
 
 
+_MAX_EXTENSION_LENGTH: Final = 16
+_NAME_TOKEN_BYTES: Final = 6
+# Exactly the shapes safe_stored_name() produces, so that no other name reaches the disk.
+_STORED_NAME: Final = re.compile(
+    rf"[\w.-]{{1,{_MAX_STEM_LENGTH}}}-[0-9a-f]{{{2 * _NAME_TOKEN_BYTES}}}"
+    rf"(?:\.[\w-]{{1,{_MAX_EXTENSION_LENGTH}}})?",
+    re.ASCII,
+)
+
+
 def safe_stored_name(original_name: str) -> str:
     """A unique, filesystem-safe name derived from the client's file name."""
     cleaned = secure_filename(original_name)
@@ -73,13 +89,42 @@ def safe_stored_name(original_name: str) -> str:
     if not stem:
         stem, extension = cleaned, ""
     stem = stem[:_MAX_STEM_LENGTH] or "upload"
-    suffix = f".{extension[:16]}" if dot and extension else ""
-    return f"{stem}-{secrets.token_hex(6)}{suffix}"
+    suffix = f".{extension[:_MAX_EXTENSION_LENGTH]}" if dot and extension else ""
+    return f"{stem}-{secrets.token_hex(_NAME_TOKEN_BYTES)}{suffix}"
 
 
 def is_stored_name(name: str) -> bool:
-    """Whether ``name`` could be a stored file's name (no paths, no hidden files)."""
-    return bool(name) and not name.startswith(".") and secure_filename(name) == name
+    """Whether ``safe_stored_name()`` could have made ``name`` (no paths, no hidden files)."""
+    return (
+        _STORED_NAME.fullmatch(name) is not None
+        and not name.startswith(".")
+        and secure_filename(name) == name
+    )
+
+
+class OpenedFile:
+    """A stored file held open: its content outlives a delete; whoever receives it closes it."""
+
+    def __init__(self, stored: StoredFile, descriptor: int, size: int) -> None:
+        self.stored = stored
+        self.descriptor = descriptor
+        self.size = size
+        self._finalizer = weakref.finalize(self, _close_forgotten, descriptor)
+
+    def close(self) -> None:
+        """Close the descriptor; later calls do nothing."""
+        if self._finalizer.detach() is not None:
+            os.close(self.descriptor)
+
+
+def _close_forgotten(descriptor: int) -> None:
+    os.close(descriptor)
+    warnings.warn("a stored file was opened and never closed", ResourceWarning, stacklevel=1)
+
+
+def _close_if_opened(opened: OpenedFile | None) -> None:
+    if opened is not None:
+        opened.close()
 
 
 class UploadStore:
@@ -162,11 +207,29 @@ class UploadStore:
             return None
         return await asyncio.to_thread(self._read_metadata_shared, name)
 
-    def path_of(self, name: str) -> Path:
-        """Where the stored file ``name`` lives on disk."""
+    async def open(self, name: str) -> OpenedFile | None:
+        """The stored file ``name`` opened for reading, or ``None``; the caller closes it."""
         if not is_stored_name(name):
-            raise ValueError(f"not a stored file name: {name!r}")
-        return self.root / name
+            return None
+        return await acquire_in_thread(partial(self._open_blocking, name), _close_if_opened)
+
+    def _open_blocking(self, name: str) -> OpenedFile | None:
+        # The file before its metadata: once open, a delete can no longer take the content away.
+        with self._locked(shared=True):
+            try:
+                descriptor = os.open(self.root / name, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return None
+            try:
+                status = os.fstat(descriptor)
+                stored = self._read_metadata(name) if stat.S_ISREG(status.st_mode) else None
+            except BaseException:
+                os.close(descriptor)
+                raise
+        if stored is None:
+            os.close(descriptor)
+            return None
+        return OpenedFile(stored, descriptor, status.st_size)
 
     async def delete(self, name: str) -> bool:
         """Remove a stored file and its metadata; ``False`` if there was none."""

@@ -7,12 +7,12 @@ import fcntl
 import hashlib
 import os
 import secrets
-from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import partial
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
 
+from .cancel_safe import acquire_in_thread
 from .durable_files import (
     close_and_unlink,
     create_exclusive,
@@ -24,8 +24,6 @@ from .errors import DigestMismatchError
 
 _TEMP_SUFFIX: Final = ".part"
 _OWNER_SUFFIX: Final = ".owner"
-
-T = TypeVar("T")
 
 
 class InFlightBytes:
@@ -203,7 +201,7 @@ async def open_temp_upload(
 ) -> TempUpload:
     """Create the temp file at ``path``; a caller cancelled meanwhile leaves nothing behind."""
     with full_disk_as_507():
-        descriptor = await _acquire_in_thread(
+        descriptor = await acquire_in_thread(
             partial(create_exclusive, path), partial(close_and_unlink, path)
         )
     return TempUpload(
@@ -216,22 +214,6 @@ async def open_temp_upload(
         flush_executor=flush_executor,
         fsync=fsync,
     )
-
-
-async def _acquire_in_thread(acquire: Callable[[], T], release: Callable[[T], None]) -> T:
-    """Run ``acquire`` in a worker thread; if the caller is cancelled, ``release`` its result."""
-    loop = asyncio.get_running_loop()
-    acquiring = loop.run_in_executor(None, acquire)
-    try:
-        return await asyncio.shield(acquiring)
-    except asyncio.CancelledError:
-
-        def release_later(done: asyncio.Future[T]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                loop.run_in_executor(None, release, done.result())
-
-        acquiring.add_done_callback(release_later)
-        raise
 
 
 def _hash_and_write(digest: hashlib._Hash, descriptor: int, data: memoryview | bytes) -> None:

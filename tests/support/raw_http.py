@@ -8,25 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .multipart_bodies import Part, encode
+
 BOUNDARY = "server-test-boundary"
 WAIT_SECONDS = 20.0
 
 
 def multipart(*files: tuple[str, bytes], fields: dict[str, str] | None = None) -> bytes:
     """A multipart/form-data body: the plain fields first, then files in `wordlist-upload`."""
-    body = bytearray()
-    for name, value in (fields or {}).items():
-        body += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        body += value.encode() + b"\r\n"
-    for filename, content in files:
-        body += (
-            f"--{BOUNDARY}\r\nContent-Disposition: form-data; "
-            f'name="wordlist-upload"; filename="{filename}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        body += content + b"\r\n"
-    body += f"--{BOUNDARY}--\r\n".encode()
-    return bytes(body)
+    parts = [Part(name, value.encode()) for name, value in (fields or {}).items()]
+    parts += [
+        Part("wordlist-upload", content, filename, "application/octet-stream")
+        for filename, content in files
+    ]
+    return encode(parts, BOUNDARY)
 
 
 def request_head(

@@ -27,7 +27,7 @@ from quart_app.upload_engine.multipart_stream import (
     multipart_boundary,
 )
 
-from .multipart_bodies import BOUNDARY, CONTENT_TYPE, Part, encode, split_at
+from ..support.multipart_bodies import BOUNDARY, CONTENT_TYPE, Part, encode, split_at
 
 Parsed = list[tuple[str, str | None, bytes]]
 

@@ -21,8 +21,8 @@ from quart_app.upload_engine import (
     receive_uploads,
 )
 
+from ..support.multipart_bodies import CONTENT_TYPE, Part, encode, split_at
 from .conftest import leftover_files
-from .multipart_bodies import CONTENT_TYPE, Part, encode, split_at
 
 LIMITS = UploadLimits(idle_timeout=None)
 

@@ -1,17 +1,27 @@
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from quart_app.upload_engine import InsufficientStorageError, UploadStore, is_stored_name
+from quart_app.upload_engine import (
+    InsufficientStorageError,
+    OpenedFile,
+    UploadStore,
+    is_stored_name,
+)
 from quart_app.upload_engine import temp_files as temp_files_module
 from quart_app.upload_engine.storage import safe_stored_name
 
+from ..support.descriptors import descriptors_open_under
 from .conftest import leftover_files
 
 
@@ -65,11 +75,94 @@ def test_stored_names_are_safe_and_keep_the_extension(
     assert is_stored_name(name)
 
 
-@pytest.mark.parametrize("name", ["", ".meta", ".tmp", "../x", "a/b", ".hidden", "a b"])
-async def test_unsafe_names_are_not_served(store: UploadStore, name: str) -> None:
+@given(st.text())
+def test_every_generated_name_is_a_stored_name(original: str) -> None:
+    assert is_stored_name(safe_stored_name(original))
+
+
+LONG_NAMES = ["a" * 247 + ".txt", "a" * 296 + ".txt", "a" * 4996 + ".txt"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        ".meta",
+        ".tmp",
+        "../x",
+        "a/b",
+        ".hidden",
+        "a b",
+        "plain.txt",
+        "a" * 81 + "-0123456789ab.txt",
+        "a-0123456789ab." + "x" * 17,
+        "a-0123456789AB.txt",
+        *LONG_NAMES,
+    ],
+)
+async def test_names_the_store_never_makes_are_not_served(store: UploadStore, name: str) -> None:
     assert not is_stored_name(name)
     assert await store.get(name) is None
+    assert await store.open(name) is None
     assert await store.delete(name) is False
+
+
+async def test_an_opened_file_outlives_its_deletion(store: UploadStore) -> None:
+    content = b"kept whole " * 10_000
+    name = await store_bytes(store, "kept.txt", content)
+    opened = await store.open(name)
+    assert opened is not None
+    assert await store.delete(name) is True
+    assert await store.open(name) is None
+    assert (opened.stored.name, opened.size) == (name, len(content))
+    assert os.pread(opened.descriptor, len(content) + 1, 0) == content
+    opened.close()
+    opened.close()
+    assert descriptors_open_under(store.root) == []
+
+
+async def test_a_file_without_metadata_is_not_opened(store: UploadStore) -> None:
+    name = await store_bytes(store, "a.txt", b"x")
+    (store.root / ".meta" / f"{name}.json").unlink()
+    assert await store.open(name) is None
+    assert descriptors_open_under(store.root) == []
+
+
+async def test_open_cancelled_while_opening_closes_the_file(
+    store: UploadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = await store_bytes(store, "a.txt", b"x")
+    started, release = threading.Event(), threading.Event()
+    open_blocking = UploadStore._open_blocking
+
+    def held_open(self: UploadStore, name: str) -> object:
+        started.set()
+        release.wait(10)
+        return open_blocking(self, name)
+
+    monkeypatch.setattr(UploadStore, "_open_blocking", held_open)
+    opening = asyncio.ensure_future(store.open(name))
+    assert await asyncio.to_thread(started.wait, 10)
+    opening.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+    for _ in range(500):
+        if not descriptors_open_under(store.root):
+            break
+        await asyncio.sleep(0.01)
+    assert descriptors_open_under(store.root) == []
+
+
+async def test_an_opened_file_never_closed_is_closed_with_a_warning(store: UploadStore) -> None:
+    name = await store_bytes(store, "a.txt", b"x")
+    stored = await store.get(name)
+    assert stored is not None
+    opened = OpenedFile(stored, os.open(store.root / name, os.O_RDONLY), 1)
+    assert descriptors_open_under(store.root) != []
+    with pytest.warns(ResourceWarning):
+        del opened
+    assert descriptors_open_under(store.root) == []
 
 
 async def test_quota_refuses_and_keeps_nothing(tmp_path: Path) -> None:

@@ -59,6 +59,13 @@ async def test_temp_files_of_a_killed_store_are_removed_at_the_next_start(
     await store.close()
 
 
+def is_zombie(pid: int) -> bool:
+    """Dead and not reaped: its main thread a zombie and its other threads gone (until then
+    they still hold the process's open files)."""
+    state = Path(f"/proc/{pid}/stat").read_text().rpartition(") ")[2][:1]
+    return state == "Z" and len(os.listdir(f"/proc/{pid}/task")) == 1
+
+
 def _hold_until_told(root: str, ready: EventType, release: EventType) -> None:
     async def hold() -> None:
         store = UploadStore(Path(root), fsync=False)
@@ -85,10 +92,11 @@ async def test_a_zombie_process_holds_no_temp_files(tmp_path: Path) -> None:
     assert len(temp_names(root)) == 1, "a live process's temp file is kept"
     await store.close()
     release.set()
-    for _ in range(500):  # wait for the exit without reaping it: it stays a zombie
-        if Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1].startswith("Z"):
+    for _ in range(3000):  # wait for the exit without reaping it: it stays a zombie
+        if is_zombie(child.pid):
             break
         await asyncio.sleep(0.01)
+    assert is_zombie(child.pid), "the child never became a zombie"
     os.kill(child.pid, 0)  # the PID check the old cleanup trusted still passes
     restarted = UploadStore(root, fsync=False)
     await restarted.prepare()
