@@ -16,7 +16,7 @@ from .errors import (
     UploadTooLargeError,
 )
 from .limits import UploadLimits
-from .receive import DIGEST_FIELD, receive_uploads
+from .receive import DIGEST_FIELD, FieldsCheck, receive_uploads
 from .shutdown import Shutdown
 from .storage import OpenedFile, StoredFile, StoredPage, UploadStore, is_stored_name
 from .temp_files import TempUpload
@@ -24,6 +24,7 @@ from .temp_files import TempUpload
 __all__ = [
     "DIGEST_FIELD",
     "DigestMismatchError",
+    "FieldsCheck",
     "InsufficientStorageError",
     "MalformedUploadError",
     "OpenedFile",
