@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--graceful-timeout", type=float, help="seconds to finish requests")
     serve.add_argument("--certfile", help="TLS certificate (enables HTTPS and HTTP/2)")
     serve.add_argument("--keyfile", help="TLS private key")
+    serve.add_argument(
+        "--access-logfile",
+        metavar="PATH",
+        help="where to log requests: - for stdout, '' for nowhere",
+    )
     return parser
 
 
@@ -40,6 +45,8 @@ def config_from(arguments: argparse.Namespace) -> Config:
         value = getattr(arguments, option)
         if value is not None:
             setattr(config, option, value)
+    if arguments.access_logfile is not None:
+        config.accesslog = arguments.access_logfile or None
     return config
 
 

@@ -29,6 +29,7 @@ from .support.raw_http import (
     read_raw_response,
     request_head,
 )
+from .support.workers import one_connection_per_worker
 
 pytestmark = pytest.mark.server
 
@@ -204,18 +205,28 @@ async def test_expect_100_continue_is_answered_only_once_the_app_reads_the_body(
     assert (interim.status, final.status) == (100, 201)
 
 
+async def server_answer(server: ServerProcess, request: bytes) -> RawResponse:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(request)
+    await writer.drain()
+    answer = await read_raw_response(reader)
+    writer.close()
+    return answer
+
+
 async def test_answers_the_server_makes_itself_carry_the_security_headers(
     server: ServerProcess,
 ) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n")
-    await writer.drain()
-    malformed = await read_raw_response(reader)
-    writer.close()
+    malformed = await server_answer(
+        server, b"GET / HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n"
+    )
+    oversized = await server_answer(
+        server, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 100_000 + b"\r\n\r\n"
+    )
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         page = await http.get("/")
-    assert malformed.status == 400
-    for answer in (malformed.headers, page.headers):
+    assert (malformed.status, oversized.status) == (400, 431)
+    for answer in (malformed.headers, oversized.headers, page.headers):
         assert answer["x-content-type-options"] == "nosniff"
         assert answer["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in answer["content-security-policy"]
@@ -244,72 +255,29 @@ def test_a_busy_port_is_one_clear_line(tmp_path: Path) -> None:
     ]
 
 
-def serving_worker(server: ServerProcess, client_port: int) -> int:
-    """The PID of the worker holding the server side of the connection from `client_port`."""
-    inode = ""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote = fields[1], fields[2]
-        if int(local.split(":")[1], 16) == server.port and int(remote.split(":")[1], 16) == (
-            client_port
-        ):
-            inode = fields[9]
-    for pid in server.worker_pids():
-        for descriptor in Path(f"/proc/{pid}/fd").iterdir():
-            with suppress(OSError):
-                if os.readlink(descriptor) == f"socket:[{inode}]":
-                    return pid
-    raise AssertionError(f"no worker holds the connection from port {client_port}")
+def upload_request(port: int, content: bytes) -> bytes:
+    body = multipart(("q.bin", content))
+    return request_head(port, length=len(body), api_key=API_KEY) + body
 
 
-class KeptAlive:
-    """One keep-alive connection to the server, spoken to by hand."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.port = int(writer.get_extra_info("sockname")[1])
-
-    async def upload(self, server_port: int, content: bytes) -> RawResponse:
-        body = multipart(("q.bin", content))
-        self.writer.write(request_head(server_port, length=len(body), api_key=API_KEY) + body)
-        await self.writer.drain()
-        return await read_raw_response(self.reader)
-
-    async def delete(self, server_port: int, name: str) -> RawResponse:
-        self.writer.write(
-            f"DELETE /uploads/{name} HTTP/1.1\r\nHost: 127.0.0.1:{server_port}\r\n"
-            f"X-API-Key: {API_KEY}\r\nAccept: application/json\r\n\r\n".encode()
-        )
-        await self.writer.drain()
-        return await read_raw_response(self.reader)
-
-
-async def one_connection_per_worker(server: ServerProcess) -> list[KeptAlive]:
-    by_worker: dict[int, KeptAlive] = {}
-    for _ in range(40):
-        connection = KeptAlive(*await asyncio.open_connection("127.0.0.1", server.port))
-        await connection.delete(server.port, "warm-up-000000000000.txt")  # accepted by now
-        worker = serving_worker(server, connection.port)
-        if worker in by_worker:
-            connection.writer.close()
-        else:
-            by_worker[worker] = connection
-        if len(by_worker) == 2:
-            return list(by_worker.values())
-    raise AssertionError("the connections never reached both workers")
+def delete_request(port: int, name: str) -> bytes:
+    return (
+        f"DELETE /uploads/{name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"X-API-Key: {API_KEY}\r\nAccept: application/json\r\n\r\n"
+    ).encode()
 
 
 async def test_quota_is_decided_on_the_shared_ledger_by_either_worker(tmp_path: Path) -> None:
     with quart_app_server(server_env(tmp_path, UPLOAD_QUOTA="100000")) as running:
         first, second = await one_connection_per_worker(running)
-        filling = await first.upload(running.port, b"a" * 90_000)
+        filling = await first.send(upload_request(running.port, b"a" * 90_000))
         assert filling.status == 201
-        refused = await second.upload(running.port, b"b" * 50_000)
+        refused = await second.send(upload_request(running.port, b"b" * 50_000))
         assert refused.status == 507
         name = filling.json()["files"][0]["name"]
-        assert (await first.delete(running.port, name)).status == 204
+        assert (await first.send(delete_request(running.port, name))).status == 204
         # The other worker has stored nothing since, and still sees the room made.
-        exactly = await second.upload(running.port, b"c" * 100_000)
+        exactly = await second.send(upload_request(running.port, b"c" * 100_000))
         assert exactly.status == 201, "a file that fits the quota exactly is taken"
         for connection in (first, second):
-            connection.writer.close()
+            connection.close()

@@ -14,22 +14,10 @@ from quart_app import create_app
 
 from .conftest import API_KEY, app_config, csrf_token_from, sign_in
 from .support.multipart_bodies import BOUNDARY, CONTENT_TYPE, Part, encode
+from .support.store_files import store_contents
 
 FIELD = "wordlist-upload"
 JSON = {"Accept": "application/json"}
-
-
-ENGINE_BOOKKEEPING = {".lock", ".usage"}
-
-
-def stored_files(folder: Path) -> list[Path]:
-    """Every file under the uploads folder, hidden ones included, but the store's bookkeeping
-    (its ledger, its lock and each running store's owner lock)."""
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.name not in ENGINE_BOOKKEEPING and p.suffix != ".owner"
-    )
 
 
 def form_body(*parts: Part) -> tuple[bytes, dict[str, str]]:
@@ -61,7 +49,7 @@ async def test_signed_in_user_uploads_through_the_form(
     body = await response.get_data(as_text=True)
     assert response.status_code == 201
     assert hashlib.sha256(content).hexdigest() in body
-    [stored] = [p for p in stored_files(uploads_dir) if p.read_bytes() == content]
+    [stored] = [p for p in store_contents(uploads_dir) if p.read_bytes() == content]
     assert stored.name.startswith("words") and stored.name.endswith(".txt")
     assert stored.name in body
 
@@ -131,7 +119,7 @@ async def test_without_sign_in_or_key_is_401_and_nothing_stored(
     response = await client.post("/upload", headers=JSON, files=word_list("a.txt"))
     assert response.status_code == 401
     assert (await response.get_json())["status"] == 401
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
 
 
 async def test_wrong_key_is_403(client: QuartClient, uploads_dir: Path) -> None:
@@ -139,7 +127,7 @@ async def test_wrong_key_is_403(client: QuartClient, uploads_dir: Path) -> None:
         "/upload", headers={"X-API-Key": "nope", **JSON}, files=word_list("a.txt")
     )
     assert response.status_code == 403
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
 
 
 async def test_signed_in_upload_without_csrf_is_400(
@@ -148,7 +136,7 @@ async def test_signed_in_upload_without_csrf_is_400(
     await sign_in(client)
     response = await client.post("/upload", files=word_list("a.txt"))
     assert response.status_code == 400
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
 
 
 async def test_signed_in_upload_with_the_token_after_the_file_is_refused_unwritten(
@@ -169,7 +157,7 @@ async def test_signed_in_upload_with_the_token_after_the_file_is_refused_unwritt
     body, headers = form_body(Part(FIELD, b"data", "late.txt"), Part("csrf_token", token.encode()))
     response = await client.post("/upload", data=body, headers={**headers, **JSON})
     assert response.status_code == 400
-    assert began == [] and stored_files(uploads_dir) == []
+    assert began == [] and store_contents(uploads_dir) == []
 
 
 async def test_upload_without_a_file_is_400(client: QuartClient, uploads_dir: Path) -> None:
@@ -178,7 +166,7 @@ async def test_upload_without_a_file_is_400(client: QuartClient, uploads_dir: Pa
     )
     assert response.status_code == 400
     assert "wordlist-upload" in (await response.get_json())["message"]
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
 
 
 async def test_upload_with_empty_filename_is_400(client: QuartClient, uploads_dir: Path) -> None:
@@ -186,7 +174,7 @@ async def test_upload_with_empty_filename_is_400(client: QuartClient, uploads_di
         "/upload", headers={"X-API-Key": API_KEY, **JSON}, files=word_list("", b"data")
     )
     assert response.status_code == 400
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
 
 
 async def test_body_over_the_limit_is_413_and_nothing_written(tmp_path: Path) -> None:
@@ -200,7 +188,7 @@ async def test_body_over_the_limit_is_413_and_nothing_written(tmp_path: Path) ->
         )
     assert response.status_code == 413
     folder = tmp_path / "uploads"
-    assert not folder.exists() or stored_files(folder) == []
+    assert not folder.exists() or store_contents(folder) == []
 
 
 async def test_upload_is_not_bound_by_max_content_length(tmp_path: Path) -> None:
@@ -518,3 +506,15 @@ async def test_part_content_type_with_a_nul_is_stored_as_octet_stream_and_downlo
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert await response.get_data() == b"data"
+
+
+async def test_the_list_shows_bidi_controls_in_names_instead_of_obeying_them(
+    client: QuartClient,
+) -> None:
+    [entry] = await upload_by_key(client, ("invoice\u202etxt.exe", b"MZ"))
+    page = await client.get("/uploads", headers={"X-API-Key": API_KEY, "Accept": "text/html"})
+    listing = await page.get_data(as_text=True)
+    assert "invoice[U+202E]txt.exe" in listing
+    assert "\u202e" not in listing
+    as_json = await client.get("/uploads", headers={"X-API-Key": API_KEY, **JSON})
+    assert (await as_json.get_json())["files"][0]["original_name"] == entry["original_name"]

@@ -423,3 +423,53 @@ async def test_file_stays_open_until_a_read_cut_short_has_finished(
     finally:
         release.set()
     await eventually(lambda: not descriptors_open_under(served.uploads), "the file is closed")
+
+
+async def test_a_body_shorter_than_its_content_length_leaves_nothing(served: Served) -> None:
+    body = multipart(("short.bin", b"s" * 200_000))
+    _reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    writer.write(request_head(served.port, length=len(body) + 50_000) + body)
+    await writer.drain()
+    await eventually(lambda: served.temp_files(), "the upload has started")
+    writer.close()
+    await eventually(lambda: not served.temp_files(), "the temp file is removed")
+    assert served.stored() == []
+
+
+async def test_a_body_longer_than_its_content_length_is_400_and_leaves_nothing(
+    served: Served,
+) -> None:
+    body = multipart(("long.bin", b"l" * 200_000))
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    writer.write(request_head(served.port, length=len(body) - 5_000) + body)
+    await writer.drain()
+    status, answer = await read_response(reader)
+    writer.close()
+    assert (status, answer["error"]) == (400, "Bad Request")
+    await eventually(lambda: not served.temp_files(), "the temp file is removed")
+    assert served.stored() == []
+
+
+async def test_a_client_gone_while_its_temp_file_is_created_leaves_nothing(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creating = threading.Event()
+    real_create = temp_files_module.create_exclusive
+
+    def slow_create(path: Path) -> int:
+        creating.set()
+        time.sleep(0.3)
+        return real_create(path)
+
+    monkeypatch.setattr(temp_files_module, "create_exclusive", slow_create)
+    for _ in range(5):
+        creating.clear()
+        body = multipart(("gone.bin", b"g" * 1000))
+        _reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        writer.write(request_head(served.port, length=len(body) + 1000) + body)
+        await writer.drain()
+        await asyncio.to_thread(creating.wait, WAIT_SECONDS)
+        writer.transport.abort()  # a reset, while the file is being created
+        await asyncio.sleep(0.4)
+    await eventually(lambda: not served.temp_files(), "every temp file is removed")
+    assert served.stored() == []

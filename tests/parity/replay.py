@@ -38,6 +38,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from ..conftest import app_config as parity_config
+from ..support.store_files import is_bookkeeping
 from .table import DEMO_PASSWORD, Row
 
 __all__ = [
@@ -244,11 +245,9 @@ def _session_payload(value: str, facts: _AppFacts) -> str | None:
     return json.dumps(payload, sort_keys=True)
 
 
-# The upload engine keeps each file's metadata and its quota ledger in `.meta/`, and each
-# running store's lock in `.tmp/<instance>.owner`; its temp files (`.tmp/*.part`) are still
-# compared, so a partial file left behind would show.
+# The upload engine keeps each file's metadata and its quota ledger in `.meta/`; its temp
+# files (`.tmp/*.part`) are still compared, so a partial file left behind would show.
 _ENGINE_METADATA = ".meta"
-_ENGINE_OWNER_SUFFIX = ".owner"
 
 
 def _stored_files(folder: Path) -> tuple[tuple[str, str], ...]:
@@ -260,7 +259,7 @@ def _stored_files(folder: Path) -> tuple[tuple[str, str], ...]:
             for path in folder.rglob("*")
             if path.is_file()
             and path.relative_to(folder).parts[0] != _ENGINE_METADATA
-            and path.suffix != _ENGINE_OWNER_SUFFIX
+            and not is_bookkeeping(path)
         )
     )
 

@@ -6,6 +6,8 @@ import os
 from contextlib import suppress
 from pathlib import Path
 
+from .store_files import is_bookkeeping
+
 
 def descriptors_open_under(folder: Path) -> list[str]:
     """Paths inside `folder` that this process holds an open descriptor on, but the owner
@@ -16,5 +18,5 @@ def descriptors_open_under(folder: Path) -> list[str]:
         with suppress(FileNotFoundError):
             targets.append(os.readlink(f"/proc/self/fd/{descriptor}"))
     return sorted(
-        target for target in targets if target.startswith(inside) and not target.endswith(".owner")
+        target for target in targets if target.startswith(inside) and not is_bookkeeping(target)
     )

@@ -9,6 +9,8 @@ import pytest
 
 from quart_app.upload_engine import UploadStore
 
+from ..support.store_files import store_contents
+
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[UploadStore]:
@@ -21,8 +23,4 @@ async def store(tmp_path: Path) -> AsyncIterator[UploadStore]:
 
 def leftover_files(store: UploadStore) -> list[str]:
     """Names of temp files and stored files (not the ledger) still in the store."""
-    return sorted(
-        str(path.relative_to(store.root))
-        for path in store.root.rglob("*")
-        if path.is_file() and path.name not in {".lock", ".usage"} and path.suffix != ".owner"
-    )
+    return sorted(str(path.relative_to(store.root)) for path in store_contents(store.root))

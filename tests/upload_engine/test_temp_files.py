@@ -17,6 +17,7 @@ from quart_app.upload_engine import (
     InsufficientStorageError,
     UploadStore,
     durable_files,
+    storage,
     temp_files,
 )
 
@@ -231,3 +232,41 @@ async def test_cancelling_a_write_lets_it_finish_before_the_descriptor_closes(
     await upload.discard()
     assert finished == [True], "the write ran to its end on a descriptor still open"
     assert leftover_files(store) == []
+
+
+async def test_a_full_disk_while_recording_usage_undoes_the_commit_and_leaves_no_temp_file(
+    store: UploadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload = await store.begin("a.bin", "application/octet-stream")
+    await upload.write(b"data")
+    await upload.finish()
+    real_write = storage.write_atomically
+
+    def ledger_on_full_disk(path: Path, data: bytes, *, fsync: bool) -> None:
+        if path.name == ".usage":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data, fsync=fsync)
+
+    monkeypatch.setattr(storage, "write_atomically", ledger_on_full_disk)
+    with pytest.raises(InsufficientStorageError):
+        await store.commit([upload])
+    assert leftover_files(store) == []
+    assert (await store.list_page(1, 10)).total == 0
+
+
+@pytest.mark.parametrize("failing", ["write_all", "fsync", "replace"])
+def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    target = tmp_path / ".usage"
+    target.write_text("41")
+
+    def no_space(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    owner = durable_files if failing == "write_all" else durable_files.os
+    monkeypatch.setattr(owner, failing, no_space)
+    with pytest.raises(OSError):
+        durable_files.write_atomically(target, b"42", fsync=True)
+    assert [p.name for p in tmp_path.iterdir()] == [".usage"]
+    assert target.read_text() == "41"
