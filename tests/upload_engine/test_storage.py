@@ -277,3 +277,23 @@ async def test_prepare_recounts_usage(tmp_path: Path) -> None:
     (root / ".meta" / ".usage").write_text("999")
     await UploadStore(root).prepare()
     assert await store.used_bytes() == 5
+
+
+async def test_readers_wait_for_a_commit_in_progress(store: UploadStore) -> None:
+    """Listing and opening take the store's lock shared, so half a commit is never seen."""
+    committing, done = threading.Event(), threading.Event()
+
+    def hold_the_commit_lock() -> None:
+        with store._locked():
+            committing.set()
+            done.wait(10)
+
+    holder = asyncio.ensure_future(asyncio.to_thread(hold_the_commit_lock))
+    await asyncio.to_thread(committing.wait, 10)
+    listing = asyncio.ensure_future(store.list_page(1, 10))
+    opening = asyncio.ensure_future(store.open("a-000000000000.txt"))
+    await asyncio.sleep(0.3)
+    assert not listing.done() and not opening.done()
+    done.set()
+    await holder
+    assert (await listing).total == 0 and await opening is None
