@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import errno
 import hashlib
 import os
 import threading
@@ -28,6 +27,7 @@ from quart_app.upload_engine import temp_files as temp_files_module
 from .conftest import API_KEY, app_config
 from .live_server import PROJECT_ROOT, free_port
 from .support.descriptors import descriptors_open_under
+from .support.faults import no_space
 from .support.raw_http import WAIT_SECONDS, eventually, multipart, read_response
 from .support.raw_http import request_head as _request_head
 
@@ -185,9 +185,6 @@ async def test_idle_client_gets_408_and_nothing_kept(tmp_path: Path) -> None:
 async def test_full_disk_is_507_and_nothing_kept(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_space(*_: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     monkeypatch.setattr(temp_files_module, "_hash_and_write", no_space)
     async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
         response = await http.post(

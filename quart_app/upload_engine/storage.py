@@ -39,7 +39,7 @@ from .durable_files import (
     write_atomically,
 )
 from .errors import InsufficientStorageError
-from .temp_files import InFlightBytes, TempFolder, TempUpload, open_temp_upload
+from .temp_files import InFlightBytes, TempFolder, TempUpload, TempWriting, create_temp_file
 
 _TEMP_DIR: Final = ".tmp"
 _META_DIR: Final = ".meta"
@@ -141,6 +141,7 @@ class UploadStore:
         self._lock = asyncio.Lock()
         # fsync waits for the disk; in the default pool it would hold up other uploads' writes.
         self.flush_executor = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="upload-flush")
+        self._writing = TempWriting(fsync, self.flush_executor, self._in_flight)
 
     @property
     def in_flight_bytes(self) -> int:
@@ -160,14 +161,14 @@ class UploadStore:
         self, original_name: str, content_type: str, *, expected_sha256: str | None = None
     ) -> TempUpload:
         """Open a new temp file for one incoming file."""
-        return await open_temp_upload(
-            self._temp.new_path(),
+        path = self._temp.new_path()
+        return TempUpload(
+            path,
+            await create_temp_file(path),
             original_name=original_name,
             content_type=content_type,
             expected_sha256=expected_sha256,
-            in_flight=self._in_flight,
-            flush_executor=self.flush_executor,
-            fsync=self.fsync,
+            writing=self._writing,
         )
 
     def fits(self, extra_bytes: int) -> bool:

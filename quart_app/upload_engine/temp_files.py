@@ -8,6 +8,7 @@ import hashlib
 import os
 import secrets
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Final
@@ -31,6 +32,15 @@ class InFlightBytes:
 
     def __init__(self) -> None:
         self.count = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TempWriting:
+    """How a store writes its temp files: with fsync or not, in which threads, counted where."""
+
+    fsync: bool
+    flush_executor: Executor
+    in_flight: InFlightBytes
 
 
 class TempFolder:
@@ -126,9 +136,7 @@ class TempUpload:
         original_name: str,
         content_type: str,
         expected_sha256: str | None,
-        in_flight: InFlightBytes,
-        flush_executor: Executor,
-        fsync: bool,
+        writing: TempWriting,
     ) -> None:
         self.path = path
         self.original_name = original_name
@@ -138,9 +146,7 @@ class TempUpload:
         self.sha256 = ""
         self._descriptor: int | None = descriptor
         self._hash = hashlib.sha256()
-        self._in_flight = in_flight
-        self._flush_executor = flush_executor
-        self._fsync = fsync
+        self._writing = writing
         self._loop = asyncio.get_running_loop()
         # The thread still using the descriptor, if the caller stopped waiting for it.
         self._busy: asyncio.Future[None] | None = None
@@ -159,14 +165,15 @@ class TempUpload:
             await asyncio.shield(busy)
         self._busy = None
         self.size += len(data)
-        self._in_flight.count += len(data)
+        self._writing.in_flight.count += len(data)
 
     async def finish(self) -> None:
         """fsync (if configured) and close; raise 422 if the digest differs."""
         assert self._descriptor is not None, "finish twice"
         descriptor, self._descriptor = self._descriptor, None
         closing = self._loop.run_in_executor(
-            self._flush_executor, partial(sync_and_close, descriptor, fsync=self._fsync)
+            self._writing.flush_executor,
+            partial(sync_and_close, descriptor, fsync=self._writing.fsync),
         )
         with full_disk_as_507():
             await asyncio.shield(closing)
@@ -185,35 +192,16 @@ class TempUpload:
 
     def forget(self) -> None:
         """Stop counting this file's bytes as in flight (it was committed or discarded)."""
-        self._in_flight.count -= self.size
+        self._writing.in_flight.count -= self.size
         self.size = 0
 
 
-async def open_temp_upload(
-    path: Path,
-    *,
-    original_name: str,
-    content_type: str,
-    expected_sha256: str | None,
-    in_flight: InFlightBytes,
-    flush_executor: Executor,
-    fsync: bool,
-) -> TempUpload:
+async def create_temp_file(path: Path) -> int:
     """Create the temp file at ``path``; a caller cancelled meanwhile leaves nothing behind."""
     with full_disk_as_507():
-        descriptor = await acquire_in_thread(
+        return await acquire_in_thread(
             partial(create_exclusive, path), partial(close_and_unlink, path)
         )
-    return TempUpload(
-        path,
-        descriptor,
-        original_name=original_name,
-        content_type=content_type,
-        expected_sha256=expected_sha256,
-        in_flight=in_flight,
-        flush_executor=flush_executor,
-        fsync=fsync,
-    )
 
 
 def _hash_and_write(digest: hashlib._Hash, descriptor: int, data: memoryview | bytes) -> None:

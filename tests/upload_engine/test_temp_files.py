@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import multiprocessing
 import os
 import threading
@@ -21,6 +20,7 @@ from quart_app.upload_engine import (
     temp_files,
 )
 
+from ..support.faults import disk_full_error, no_space
 from .conftest import leftover_files
 
 
@@ -141,7 +141,7 @@ async def test_discard_deletes_the_file_even_when_closing_it_fails(
 
     def failing_close(descriptor: int) -> None:
         real_close(descriptor)
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise disk_full_error()
 
     monkeypatch.setattr(durable_files.os, "close", failing_close)
     await upload.discard()
@@ -157,9 +157,6 @@ async def test_a_full_disk_at_finish_is_507_and_discard_still_removes_the_file(
     upload = await store.begin("a.bin", "application/octet-stream")
     await upload.write(b"data")
 
-    def no_space(_descriptor: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     monkeypatch.setattr(durable_files.os, "fsync", no_space)
     with pytest.raises(InsufficientStorageError):
         await upload.finish()
@@ -174,9 +171,6 @@ async def test_a_full_disk_while_writing_metadata_leaves_no_partial_file(
     upload = await store.begin("a.bin", "application/octet-stream")
     await upload.write(b"data")
     await upload.finish()
-
-    def no_space(_descriptor: int, _data: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(durable_files, "write_all", no_space)
     with pytest.raises(InsufficientStorageError):
@@ -244,7 +238,7 @@ async def test_a_full_disk_while_recording_usage_undoes_the_commit_and_leaves_no
 
     def ledger_on_full_disk(path: Path, data: bytes, *, fsync: bool) -> None:
         if path.name == ".usage":
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise disk_full_error()
         real_write(path, data, fsync=fsync)
 
     monkeypatch.setattr(storage, "write_atomically", ledger_on_full_disk)
@@ -260,9 +254,6 @@ def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temp_file(
 ) -> None:
     target = tmp_path / ".usage"
     target.write_text("41")
-
-    def no_space(*_: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
 
     owner = durable_files if failing == "write_all" else durable_files.os
     monkeypatch.setattr(owner, failing, no_space)
