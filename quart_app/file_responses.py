@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Final
 from urllib.parse import quote
 
-from quart import Response, request
+from quart import Response, current_app, request
 from quart.wrappers.response import ResponseBody
 from werkzeug.datastructures import ETags
 from werkzeug.exceptions import PreconditionFailed, RequestedRangeNotSatisfiable
@@ -29,6 +29,9 @@ from .upload_engine import OpenedFile, StoredFile
 
 _CHUNK_SIZE: Final = 256 * 1024
 MAX_RANGES: Final = 16
+# Quart gives a whole response RESPONSE_TIMEOUT seconds (60): a large file needs longer on a
+# slow link. A download may take as long as it would at this rate, never less than that.
+_SLOWEST_DOWNLOAD_BYTES_PER_SECOND: Final = 64 * 1024
 
 _RANGE_SPEC: Final = re.compile(r"(\d*)-(\d*)", re.ASCII)
 _EDGE_DOTS_AND_SPACES: Final = re.compile(r"^[\s.]+|[\s.]+$")
@@ -123,6 +126,10 @@ def _attachment_response(opened: OpenedFile) -> Response:
         response = Response(b"", status=status, headers=headers)
     else:
         response = Response(_FileBody(opened, pieces), status=status, headers=headers)
+        response.timeout = max(
+            float(current_app.config["RESPONSE_TIMEOUT"]),
+            length / _SLOWEST_DOWNLOAD_BYTES_PER_SECOND,
+        )
     response.headers["Content-Length"] = str(length)
     return response
 

@@ -470,3 +470,19 @@ async def test_a_client_gone_while_its_temp_file_is_created_leaves_nothing(
         await asyncio.sleep(0.4)
     await eventually(lambda: not served.temp_files(), "every temp file is removed")
     assert served.stored() == []
+
+
+async def test_a_large_download_may_outlast_the_response_timeout(tmp_path: Path) -> None:
+    """Quart cuts a response off after RESPONSE_TIMEOUT; a file needs as long as it takes."""
+    content = os.urandom(24 * 1024 * 1024)
+    async with (
+        hypercorn_serving(tmp_path, RESPONSE_TIMEOUT=1) as running,
+        httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http,
+    ):
+        url = await upload_over_http(http, content)
+        received = bytearray()
+        async with http.stream("GET", url, headers=AUTH) as download:
+            async for chunk in download.aiter_bytes(1024 * 1024):
+                received += chunk
+                await asyncio.sleep(0.1)  # a slow reader: about 2.4 s for the whole file
+    assert hashlib.sha256(received).digest() == hashlib.sha256(content).digest()
