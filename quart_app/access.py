@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
-from typing import Final, ParamSpec, TypeVar, cast
+from typing import Final, ParamSpec, TypeVar
 
 from quart import g, request
 from werkzeug.exceptions import Forbidden, Unauthorized
@@ -50,19 +50,14 @@ async def load_signed_in_user() -> None:
     longer signs anyone in.
     """
     g.user = None
-    claim = session_claim()
-    if claim is None or request.endpoint == "static":
+    # Static files say nothing about the user: reading the session would make them vary by it.
+    if request.endpoint == "static" or (claim := session_claim()) is None:
         return
     username, generation = claim
     if await get_user_store().session_generation(username) == generation:
         g.user = username
     else:
         end_session()
-
-
-def current_caller() -> Caller:
-    """The caller recorded by ``caller_required`` for this request."""
-    return cast(Caller, g.caller)
 
 
 def caller_required(

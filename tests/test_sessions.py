@@ -88,3 +88,11 @@ async def test_a_database_from_before_session_generations_is_upgraded(tmp_path: 
     with sqlite3.connect(database) as upgraded:
         columns = {row[1] for row in upgraded.execute("PRAGMA table_info(users)")}
     assert "session_generation" in columns
+
+
+async def test_static_files_do_not_vary_by_the_session(client: QuartClient) -> None:
+    await sign_in(client)
+    static = await client.get("/static/styles/site.css")
+    page = await client.get("/")
+    assert "Cookie" not in static.headers.get("Vary", "")
+    assert "Cookie" in page.headers.get("Vary", "")

@@ -48,8 +48,8 @@ def load_signed_in_user() -> None:
     longer signs anyone in.
     """
     g.user = None
-    claim = session_claim()
-    if claim is None or request.endpoint == "static":
+    # Static files say nothing about the user: reading the session would make them vary by it.
+    if request.endpoint == "static" or (claim := session_claim()) is None:
         return
     username, generation = claim
     if get_user_store().session_generation(username) == generation:
