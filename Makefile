@@ -21,8 +21,9 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(RUN_STAMP)
 
+# quart-app serve runs Hypercorn's workers under a master that shuts them down gracefully.
 serve: $(RUN_STAMP)
-	$(BIN)/hypercorn --config hypercorn.toml quart_app.asgi:app
+	$(BIN)/quart-app serve --config hypercorn.toml
 
 # The Flask original of the porting kit (docs/porting.md), under a WSGI server beside `make serve`.
 serve-flask: $(DEV_STAMP)

@@ -83,8 +83,8 @@ def make_server(label: str, workdir: Path) -> Server:
             "QUART_DEMO_PASSWORD": "bench-password",
             "QUART_UPLOAD_FSYNC": "false" if label == "quart_app_nofsync" else "true",
         }
-        command = [python, "-m", "hypercorn", "--config", "hypercorn.toml"]
-        command += ["quart_app.asgi:app"]
+        # As `make serve` runs it; the address comes last (see running()).
+        command = [python, "-m", "quart_app", "serve", "--config", "hypercorn.toml", "."]
         return Server(label, command, env, upload_dir, {"X-API-Key": API_KEY})
     if label == "quart_obvious":
         # Hypercorn's defaults, as the obvious port would be served: one asyncio worker.
@@ -104,14 +104,11 @@ def make_server(label: str, workdir: Path) -> Server:
 
 @contextmanager
 def running(server: Server, log: Path) -> Iterator[Server]:
-    if server.label.startswith("quart_app"):
-        # As `make serve` does: two workers must not race to create and seed the database.
-        init = [sys.executable, "-m", "quart", "--app", "quart_app", "init-db"]
-        env = {**os.environ, **server.env}
-        subprocess.run(init, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     server.port = free_port()
     bind = ["--bind", f"127.0.0.1:{server.port}"]
-    command = [*server.command[:-1], *bind, server.command[-1]]
+    # The last word is the app to serve ("." for quart-app serve, which knows its app).
+    *options, app = server.command
+    command = [*options, *bind, *([app] if app != "." else [])]
     with log.open("ab") as log_file:
         server.process = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, **server.env}, stdout=log_file, stderr=log_file

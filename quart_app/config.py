@@ -44,6 +44,13 @@ def default_config() -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
         "USERNAME_COOKIE_MAX_AGE": 30 * 24 * 3600,
+        # The site's own forms (sign-in, sign-out, delete) are small: refuse more (413).
+        "FORM_MAX_SIZE": 16 * 1024,
+        # Wrong passwords allowed within the window, per account and per client address;
+        # past them, sign-ins answer 429 with Retry-After until the window moves on.
+        "SIGN_IN_MAX_FAILURES": 5,
+        "SIGN_IN_MAX_FAILURES_PER_ADDRESS": 20,
+        "SIGN_IN_FAILURE_WINDOW": 15 * 60,
         # How many files the upload page sends at once; each file is its own request.
         "UPLOAD_PARALLEL_UPLOADS": 3,
     }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
 
-from quart import Quart, Response, current_app, request, session
+from quart import Quart, Response, current_app, g, request, session
 from quart.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest
 
@@ -14,10 +16,19 @@ CSRF_HEADER = "X-CSRF-Token"
 API_KEY_HEADER = "X-API-Key"
 _CSRF_SESSION_KEY = "_csrf"
 _USER_SESSION_KEY = "user"
+_GENERATION_SESSION_KEY = "generation"
 
-_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+# Every response carries these, the server's own error answers included (h11_protocol.py).
+SECURITY_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        ),
+    }
 )
 
 
@@ -95,15 +106,22 @@ def api_key_is_valid(presented: str) -> bool:
 
 
 def signed_in_user() -> str | None:
-    """Return the username of the signed-in user, if any."""
-    user = session.get(_USER_SESSION_KEY)
+    """The signed-in user's name, if any, as checked by ``access.load_signed_in_user``."""
+    user = g.get("user")
     return user if isinstance(user, str) else None
 
 
-def start_session(username: str) -> None:
+def session_claim() -> tuple[str, object] | None:
+    """The user the session cookie names and the session generation it carries, unchecked."""
+    user = session.get(_USER_SESSION_KEY)
+    return (user, session.get(_GENERATION_SESSION_KEY)) if isinstance(user, str) else None
+
+
+def start_session(username: str, generation: int) -> None:
     """Sign `username` in with a fresh session (and a fresh CSRF token)."""
     session.clear()
     session[_USER_SESSION_KEY] = username
+    session[_GENERATION_SESSION_KEY] = generation
     csrf_token()
 
 
@@ -115,10 +133,8 @@ def end_session() -> None:
 def set_security_headers(response: Response) -> Response:
     """Add the headers every response carries."""
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Content-Security-Policy", _CONTENT_SECURITY_POLICY)
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
     if served_over_tls():
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -1,4 +1,4 @@
-"""Wires the upload engine into the app: limits from configuration, the store, backpressure."""
+"""Wires the upload engine into the app: limits from configuration, the store, shutdown."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any, cast
 
 from quart import Quart, current_app
 
-from .upload_engine import UploadLimits, UploadStore
-from .upload_engine.bounded_body import install_backpressure
+from .backpressure import install_backpressure
+from .upload_engine import Shutdown, UploadLimits, UploadStore
 
 _STORE_KEY = "upload_store"
 _LIMITS_KEY = "upload_limits"
+_SHUTDOWN_KEY = "upload_shutdown"
 
 
 def upload_limits_from(config: Mapping[str, Any]) -> UploadLimits:
@@ -45,6 +46,7 @@ def init_app(app: Quart) -> None:
         quota=app.config["UPLOAD_QUOTA"],
         fsync=app.config["UPLOAD_FSYNC"],
     )
+    app.extensions[_SHUTDOWN_KEY] = Shutdown()
 
     @app.before_serving
     async def prepare_upload_store() -> None:
@@ -52,7 +54,12 @@ def init_app(app: Quart) -> None:
 
     @app.after_serving
     async def close_upload_store() -> None:
-        get_upload_store().close()
+        await get_upload_store().close()
+
+
+def begin_shutdown(app: Quart, *, grace: float) -> None:
+    """The server is stopping: refuse new uploads, cut off running ones after ``grace`` s."""
+    cast(Shutdown, app.extensions[_SHUTDOWN_KEY]).begin(grace)
 
 
 def get_upload_store() -> UploadStore:
@@ -63,3 +70,8 @@ def get_upload_store() -> UploadStore:
 def get_upload_limits() -> UploadLimits:
     """The current app's per-request upload limits."""
     return cast(UploadLimits, current_app.extensions[_LIMITS_KEY])
+
+
+def get_upload_shutdown() -> Shutdown:
+    """The current app's shutdown notice for uploads."""
+    return cast(Shutdown, current_app.extensions[_SHUTDOWN_KEY])

@@ -1,4 +1,5 @@
-"""The user store: join dates, awards and password hashes in SQLite through aiosqlite."""
+"""The user store: join dates, awards, password hashes, session generations and failed sign-ins
+in SQLite through aiosqlite."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY,
     joined_on TEXT NOT NULL,
-    password_hash TEXT NOT NULL
+    password_hash TEXT NOT NULL,
+    session_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS awards (
     username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
@@ -24,7 +27,16 @@ CREATE TABLE IF NOT EXISTS awards (
     title TEXT NOT NULL,
     PRIMARY KEY (username, position)
 );
+CREATE TABLE IF NOT EXISTS failed_sign_ins (
+    key TEXT NOT NULL,
+    failed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failed_sign_ins_by_key ON failed_sign_ins (key, failed_at);
 """
+# Databases made before sessions could be revoked lack the column.
+_ADD_SESSION_GENERATION = (
+    "ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0"
+)
 
 DEMO_USERS: tuple[tuple[str, dt.date, tuple[str, ...]], ...] = (
     (
@@ -72,6 +84,12 @@ class UserStore:
         await self._db.execute("PRAGMA journal_mode = WAL")
         await self._db.execute("PRAGMA foreign_keys = ON")
         await self._db.executescript(_SCHEMA)
+        async with self._db.execute("PRAGMA table_info(users)") as cursor:
+            columns = {str(row[1]) for row in await cursor.fetchall()}
+        if "session_generation" not in columns:
+            # Another worker may add it first.
+            with suppress(sqlite3.OperationalError):
+                await self._db.execute(_ADD_SESSION_GENERATION)
         await self._db.commit()
 
     async def close(self) -> None:
@@ -157,3 +175,42 @@ class UserStore:
                 continue  # another worker seeded it first
             added += 1
         return added
+
+    async def session_generation(self, username: str) -> int | None:
+        """The generation a session of ``username`` must carry; None for no such user."""
+        async with self._conn.execute(
+            "SELECT session_generation FROM users WHERE username = ?", (username,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
+
+    async def end_sessions(self, username: str) -> None:
+        """Make every session ``username`` holds invalid (signing out everywhere)."""
+        await self._conn.execute(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE username = ?",
+            (username,),
+        )
+        await self._conn.commit()
+
+    async def record_failed_sign_in(self, keys: Iterable[str], at: float, *, keep: float) -> None:
+        """Note a failed sign-in under each key; forget failures older than ``keep`` seconds."""
+        await self._conn.execute("DELETE FROM failed_sign_ins WHERE failed_at < ?", (at - keep,))
+        await self._conn.executemany(
+            "INSERT INTO failed_sign_ins (key, failed_at) VALUES (?, ?)",
+            [(key, at) for key in keys],
+        )
+        await self._conn.commit()
+
+    async def failed_sign_ins(self, key: str, since: float) -> list[float]:
+        """When sign-ins under ``key`` failed since ``since``, oldest first."""
+        async with self._conn.execute(
+            "SELECT failed_at FROM failed_sign_ins WHERE key = ? AND failed_at >= ?"
+            " ORDER BY failed_at",
+            (key, since),
+        ) as cursor:
+            return [float(row[0]) for row in await cursor.fetchall()]
+
+    async def forget_failed_sign_ins(self, key: str) -> None:
+        """Forget the failures under ``key`` (after a successful sign-in)."""
+        await self._conn.execute("DELETE FROM failed_sign_ins WHERE key = ?", (key,))
+        await self._conn.commit()

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from tests.browser.actions import sign_in_through_the_form, throttle_uploads
 from tests.browser.chromium import launch_chromium, missing_chromium_message
 from tests.conftest import API_KEY, server_env
-from tests.live_server import PROJECT_ROOT, hypercorn_server
+from tests.live_server import PROJECT_ROOT, quart_app_server
 
 OUTPUT = PROJECT_ROOT / "docs" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -132,10 +132,10 @@ async def main() -> None:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         files = sample_files(Path(folder))
-        with hypercorn_server(server_env(Path(folder), **SERVER_SETTINGS)) as base_url:
+        with quart_app_server(server_env(Path(folder), **SERVER_SETTINGS)) as server:
             async with async_playwright() as playwright:
                 browser = await launch_chromium(playwright)
-                written = await shoot(browser, base_url, files)
+                written = await shoot(browser, server.base_url, files)
                 await browser.close()
     for path in written:
         print(path.relative_to(PROJECT_ROOT))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,21 +36,55 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"the server did not listen on port {port} within {_STARTUP_SECONDS}s")
 
 
+@dataclass(frozen=True)
+class ServerProcess:
+    """A server started as a subprocess, listening on a loopback port."""
+
+    base_url: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def worker_pids(self) -> list[int]:
+        """The PIDs of the server's worker processes (its children, but multiprocessing's
+        resource tracker)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [
+            int(pid)
+            for pid in children.read_text().split()
+            if b"resource_tracker" not in _command_line(int(pid))
+        ]
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b"resource_tracker"  # gone: not a worker any more
+
+
 @contextlib.contextmanager
-def _served(server_args: list[str], config_env: Mapping[str, str], port: int) -> Iterator[str]:
+def _started(
+    server_args: list[str], config_env: Mapping[str, str], port: int
+) -> Iterator[ServerProcess]:
     env = {**os.environ, **config_env, "PYTHONPATH": str(PROJECT_ROOT)}
     command = [sys.executable, "-m", *server_args]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
     try:
         _wait_until_listening(port, process)
-        yield f"http://127.0.0.1:{port}"
+        yield ServerProcess(f"http://127.0.0.1:{port}", port, process)
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def _served(server_args: list[str], config_env: Mapping[str, str], port: int) -> Iterator[str]:
+    with _started(server_args, config_env, port) as server:
+        yield server.base_url
 
 
 @contextlib.contextmanager
@@ -61,6 +96,25 @@ def hypercorn_server(
     args = ["hypercorn", "--bind", f"127.0.0.1:{port}", *extra_args, "quart_app.asgi:app"]
     with _served(args, config_env, port) as base_url:
         yield base_url
+
+
+@contextlib.contextmanager
+def quart_app_server(
+    config_env: Mapping[str, str], *, extra_args: tuple[str, ...] = ()
+) -> Iterator[ServerProcess]:
+    """Serve the app as `make serve` does (`quart-app serve`, hypercorn.toml, 2 workers)."""
+    port = free_port()
+    args = [
+        "quart_app",
+        "serve",
+        "--config",
+        str(PROJECT_ROOT / "hypercorn.toml"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        *extra_args,
+    ]
+    with _started(args, config_env, port) as server:
+        yield server
 
 
 @contextlib.contextmanager

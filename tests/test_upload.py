@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from quart import Quart
@@ -12,17 +13,16 @@ from quart.testing import QuartClient
 from quart_app import create_app
 
 from .conftest import API_KEY, app_config, csrf_token_from, sign_in
+from .support.multipart_bodies import BOUNDARY, CONTENT_TYPE, Part, encode
+from .support.store_files import store_contents
 
 FIELD = "wordlist-upload"
 JSON = {"Accept": "application/json"}
 
 
-ENGINE_BOOKKEEPING = {".lock", ".usage"}
-
-
-def stored_files(folder: Path) -> list[Path]:
-    """Every file under the uploads folder, hidden ones included, but the store's ledger."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in ENGINE_BOOKKEEPING)
+def form_body(*parts: Part) -> tuple[bytes, dict[str, str]]:
+    """A multipart body with its parts in the given order, as a browser sends a form."""
+    return encode(list(parts)), {"Content-Type": CONTENT_TYPE}
 
 
 def word_list(name: str, content: bytes = b"alpha\nbeta\ngamma\n") -> dict[str, FileStorage]:
@@ -42,13 +42,14 @@ async def test_signed_in_user_uploads_through_the_form(
     await sign_in(client)
     token = await csrf_token_from(client, "/upload")
     content = b"hello\nworld\n"
-    response = await client.post(
-        "/upload", form={"csrf_token": token}, files=word_list("words.txt", content)
+    body, headers = form_body(
+        Part("csrf_token", token.encode()), Part(FIELD, content, "words.txt")
     )
+    response = await client.post("/upload", data=body, headers=headers)
     body = await response.get_data(as_text=True)
     assert response.status_code == 201
     assert hashlib.sha256(content).hexdigest() in body
-    [stored] = [p for p in stored_files(uploads_dir) if p.read_bytes() == content]
+    [stored] = [p for p in store_contents(uploads_dir) if p.read_bytes() == content]
     assert stored.name.startswith("words") and stored.name.endswith(".txt")
     assert stored.name in body
 
@@ -118,7 +119,7 @@ async def test_without_sign_in_or_key_is_401_and_nothing_stored(
     response = await client.post("/upload", headers=JSON, files=word_list("a.txt"))
     assert response.status_code == 401
     assert (await response.get_json())["status"] == 401
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
 
 
 async def test_wrong_key_is_403(client: QuartClient, uploads_dir: Path) -> None:
@@ -126,7 +127,7 @@ async def test_wrong_key_is_403(client: QuartClient, uploads_dir: Path) -> None:
         "/upload", headers={"X-API-Key": "nope", **JSON}, files=word_list("a.txt")
     )
     assert response.status_code == 403
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
 
 
 async def test_signed_in_upload_without_csrf_is_400(
@@ -135,7 +136,28 @@ async def test_signed_in_upload_without_csrf_is_400(
     await sign_in(client)
     response = await client.post("/upload", files=word_list("a.txt"))
     assert response.status_code == 400
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
+
+
+async def test_signed_in_upload_with_the_token_after_the_file_is_refused_unwritten(
+    client: QuartClient, uploads_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The form's token must come before the first file (the page sends it first)."""
+    began: list[str] = []
+    store = client.app.extensions["upload_store"]
+    real_begin = store.begin
+
+    async def recording_begin(name: str, *args: object, **kwargs: object) -> object:
+        began.append(name)
+        return await real_begin(name, *args, **kwargs)
+
+    monkeypatch.setattr(store, "begin", recording_begin)
+    await sign_in(client)
+    token = await csrf_token_from(client, "/upload")
+    body, headers = form_body(Part(FIELD, b"data", "late.txt"), Part("csrf_token", token.encode()))
+    response = await client.post("/upload", data=body, headers={**headers, **JSON})
+    assert response.status_code == 400
+    assert began == [] and store_contents(uploads_dir) == []
 
 
 async def test_upload_without_a_file_is_400(client: QuartClient, uploads_dir: Path) -> None:
@@ -144,7 +166,7 @@ async def test_upload_without_a_file_is_400(client: QuartClient, uploads_dir: Pa
     )
     assert response.status_code == 400
     assert "wordlist-upload" in (await response.get_json())["message"]
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
 
 
 async def test_upload_with_empty_filename_is_400(client: QuartClient, uploads_dir: Path) -> None:
@@ -152,7 +174,7 @@ async def test_upload_with_empty_filename_is_400(client: QuartClient, uploads_di
         "/upload", headers={"X-API-Key": API_KEY, **JSON}, files=word_list("", b"data")
     )
     assert response.status_code == 400
-    assert stored_files(uploads_dir) == []
+    assert store_contents(uploads_dir) == []
 
 
 async def test_body_over_the_limit_is_413_and_nothing_written(tmp_path: Path) -> None:
@@ -166,7 +188,7 @@ async def test_body_over_the_limit_is_413_and_nothing_written(tmp_path: Path) ->
         )
     assert response.status_code == 413
     folder = tmp_path / "uploads"
-    assert not folder.exists() or stored_files(folder) == []
+    assert not folder.exists() or store_contents(folder) == []
 
 
 async def test_upload_is_not_bound_by_max_content_length(tmp_path: Path) -> None:
@@ -182,9 +204,10 @@ async def test_upload_is_not_bound_by_max_content_length(tmp_path: Path) -> None
 async def test_reflected_original_name_is_escaped(client: QuartClient) -> None:
     await sign_in(client)
     token = await csrf_token_from(client, "/upload")
-    response = await client.post(
-        "/upload", form={"csrf_token": token}, files=word_list("<script>x</script>.txt")
+    body, headers = form_body(
+        Part("csrf_token", token.encode()), Part(FIELD, b"x", "<script>x</script>.txt")
     )
+    response = await client.post("/upload", data=body, headers=headers)
     body = await response.get_data(as_text=True)
     assert "<script>x</script>" not in body
     assert "&lt;script&gt;x&lt;/script&gt;.txt" in body
@@ -260,21 +283,71 @@ async def test_download_is_an_attachment_with_nosniff(client: QuartClient) -> No
         ("plain.txt", "attachment; filename=plain.txt"),
         (
             "ünï ß.txt",
-            "attachment; filename=\"uni .txt\"; filename*=UTF-8''%C3%BCn%C3%AF%20%C3%9F.txt",
+            "attachment; filename=\"uni _.txt\"; filename*=UTF-8''%C3%BCn%C3%AF%20%C3%9F.txt",
         ),
         (
             "日本語.csv",
-            "attachment; filename=.csv; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.csv",
+            "attachment; filename=___.csv; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.csv",
+        ),
+        ("../../etc/passwd", "attachment; filename=passwd"),
+        ("\uff0e\uff0e\uff0fetc\uff0fpasswd", "attachment; filename=passwd"),
+        ("a\\b.txt", "attachment; filename=b.txt"),
+        ("invoice\u202efdp.exe", "attachment; filename=invoicefdp.exe"),
+        (
+            "résumé\u202e.pdf",
+            "attachment; filename=resume.pdf; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
         ),
     ],
 )
 async def test_download_names_survive_any_original_name(
     client: QuartClient, original: str, disposition: str
 ) -> None:
-    [entry] = await upload_by_key(client, (original, b"x"))
+    entry = await upload_with_raw_name(client, original)
+    assert entry["original_name"] == original
     response = await client.get(str(entry["url"]), headers={"X-API-Key": API_KEY})
     assert response.headers["Content-Disposition"] == disposition
     response.headers["Content-Disposition"].encode("latin-1")
+
+
+async def upload_with_raw_name(client: QuartClient, filename: str) -> dict[str, object]:
+    """Upload one file called `filename`, quoted by hand: the test client loses backslashes.
+
+    A name with control characters goes as RFC 8187 `filename*`: a raw control character
+    in the header makes the part malformed (400), as no browser sends one.
+    """
+    boundary = "raw-name-boundary"
+    if any(ord(char) < 0x20 for char in filename):
+        parameter = f"filename*=UTF-8''{quote(filename, safe='')}"
+    else:
+        quoted = filename.replace("\\", "\\\\").replace('"', '\\"')
+        parameter = f'filename="{quoted}"'
+    body = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="{FIELD}"; {parameter}\r\n'
+        "Content-Type: application/octet-stream\r\n\r\nx\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = await client.post(
+        "/upload",
+        data=body,
+        headers={
+            "X-API-Key": API_KEY,
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    assert response.status_code == 201
+    [entry] = (await response.get_json())["files"]
+    return dict(entry)
+
+
+@pytest.mark.parametrize("original", ["...", ". . ..", "\x01\x02\x1f", "\u202e\u200b\ufeff"])
+async def test_download_name_falls_back_to_the_stored_name(
+    client: QuartClient, original: str
+) -> None:
+    entry = await upload_with_raw_name(client, original)
+    assert entry["original_name"] == original
+    response = await client.get(str(entry["url"]), headers={"X-API-Key": API_KEY})
+    assert response.headers["Content-Disposition"] == f"attachment; filename={entry['name']}"
 
 
 async def test_uploads_need_the_same_authorisation(client: QuartClient) -> None:
@@ -292,6 +365,22 @@ async def test_uploads_need_the_same_authorisation(client: QuartClient) -> None:
 async def test_unknown_or_hidden_names_are_404(client: QuartClient, name: str) -> None:
     response = await client.get(f"/uploads/{name}", headers={"X-API-Key": API_KEY, **JSON})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("length", [251, 300, 5000])
+@pytest.mark.parametrize(
+    ("method", "suffix"), [("GET", ""), ("HEAD", ""), ("DELETE", ""), ("POST", "/delete")]
+)
+async def test_names_too_long_to_be_stored_are_404(
+    client: QuartClient, length: int, method: str, suffix: str
+) -> None:
+    name = "a" * (length - 4) + ".txt"
+    response = await client.open(
+        f"/uploads/{name}{suffix}", method=method, headers={"X-API-Key": API_KEY, **JSON}
+    )
+    assert response.status_code == 404
+    if method != "HEAD":
+        assert (await response.get_json())["status"] == 404
 
 
 async def test_delete_by_api_key_is_204(client: QuartClient, uploads_dir: Path) -> None:
@@ -369,3 +458,63 @@ async def test_api_key_clients_asking_for_html_get_the_page(client: QuartClient)
     )
     assert response.status_code == 201
     assert response.mimetype == "text/html"
+
+
+async def post_raw_body(client: QuartClient, body: bytes, content_type: str) -> dict[str, object]:
+    """POST a hand-built multipart body with the API key; return the one stored file's entry."""
+    response = await client.post(
+        "/upload", data=body, headers={"X-API-Key": API_KEY, "Content-Type": content_type}
+    )
+    assert response.status_code == 201, await response.get_data(as_text=True)
+    [entry] = (await response.get_json())["files"]
+    assert isinstance(entry, dict)
+    return entry
+
+
+@pytest.mark.parametrize(
+    "media_type", ["MULTIPART/FORM-DATA", "Multipart/Form-Data", "multipart/FORM-data"]
+)
+async def test_upload_media_type_is_case_insensitive(
+    client: QuartClient, uploads_dir: Path, media_type: str
+) -> None:
+    body = encode([Part(FIELD, b"words\n", "a.txt", "text/plain")])
+    entry = await post_raw_body(client, body, f"{media_type}; boundary={BOUNDARY}")
+    assert (uploads_dir / str(entry["name"])).read_bytes() == b"words\n"
+
+
+async def test_upload_with_preamble_padding_and_epilogue_is_stored(
+    client: QuartClient, uploads_dir: Path
+) -> None:
+    body = encode(
+        [Part("note", b"hi"), Part(FIELD, b"words\r\n", "a.txt", "text/plain")],
+        preamble=b"This is a multipart message.",
+        padding=b" \t ",
+        epilogue=b"This is the epilogue.\r\n",
+    )
+    entry = await post_raw_body(client, body, f"multipart/form-data; boundary={BOUNDARY}")
+    assert entry["content_type"] == "text/plain"
+    assert (uploads_dir / str(entry["name"])).read_bytes() == b"words\r\n"
+
+
+async def test_part_content_type_with_a_nul_is_stored_as_octet_stream_and_downloads(
+    client: QuartClient,
+) -> None:
+    body = encode([Part(FIELD, b"data", "a.bin", "text/plain\x00; x=y")])
+    entry = await post_raw_body(client, body, f"multipart/form-data; boundary={BOUNDARY}")
+    assert entry["content_type"] == "application/octet-stream"
+    response = await client.get(f"/uploads/{entry['name']}", headers={"X-API-Key": API_KEY})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert await response.get_data() == b"data"
+
+
+async def test_the_list_shows_bidi_controls_in_names_instead_of_obeying_them(
+    client: QuartClient,
+) -> None:
+    [entry] = await upload_by_key(client, ("invoice\u202etxt.exe", b"MZ"))
+    page = await client.get("/uploads", headers={"X-API-Key": API_KEY, "Accept": "text/html"})
+    listing = await page.get_data(as_text=True)
+    assert "invoice[U+202E]txt.exe" in listing
+    assert "\u202e" not in listing
+    as_json = await client.get("/uploads", headers={"X-API-Key": API_KEY, **JSON})
+    assert (await as_json.get_json())["files"][0]["original_name"] == entry["original_name"]

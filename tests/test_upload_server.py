@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import errno
 import hashlib
-import json
+import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -20,16 +20,23 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
-from quart_app import create_app
-from quart_app.upload_engine import storage as storage_module
-from quart_app.upload_engine.bounded_body import BoundedBody
+from quart_app import create_app, file_responses
+from quart_app.backpressure import BoundedBody
+from quart_app.upload_engine import temp_files as temp_files_module
 
 from .conftest import API_KEY, app_config
 from .live_server import PROJECT_ROOT, free_port
+from .support.descriptors import descriptors_open_under
+from .support.faults import no_space
+from .support.raw_http import WAIT_SECONDS, eventually, multipart, read_response
+from .support.raw_http import request_head as _request_head
 
-BOUNDARY = "server-test-boundary"
+
+def request_head(port: int, *, length: int | None, extra: str = "") -> bytes:
+    return _request_head(port, length=length, extra=extra, api_key=API_KEY)
+
+
 AUTH = {"X-API-Key": API_KEY, "Accept": "application/json"}
-WAIT_SECONDS = 20.0
 
 
 @dataclass
@@ -43,8 +50,7 @@ class Served:
         return sorted(p for p in self.uploads.iterdir() if p.is_file())
 
     def temp_files(self) -> list[Path]:
-        folder = self.uploads / ".tmp"
-        return sorted(folder.iterdir()) if folder.exists() else []
+        return sorted((self.uploads / ".tmp").glob("*.part"))
 
 
 @asynccontextmanager
@@ -78,52 +84,6 @@ async def hypercorn_serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[S
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
     async with hypercorn_serving(tmp_path) as running:
         yield running
-
-
-def multipart(*files: tuple[str, bytes], fields: dict[str, str] | None = None) -> bytes:
-    body = bytearray()
-    for name, value in (fields or {}).items():
-        body += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        body += value.encode() + b"\r\n"
-    for filename, content in files:
-        body += (
-            f"--{BOUNDARY}\r\nContent-Disposition: form-data; "
-            f'name="wordlist-upload"; filename="{filename}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        body += content + b"\r\n"
-    body += f"--{BOUNDARY}--\r\n".encode()
-    return bytes(body)
-
-
-def request_head(port: int, *, length: int | None, extra: str = "") -> bytes:
-    framing = f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"
-    return (
-        f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {API_KEY}\r\n"
-        f"Accept: application/json\r\n{extra}"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n{framing}\r\n\r\n"
-    ).encode()
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, Any]]:
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT_SECONDS)
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    body = await asyncio.wait_for(reader.readexactly(length), WAIT_SECONDS)
-    return status, json.loads(body) if body else {}
-
-
-async def eventually(condition: Any, what: str) -> None:
-    """Wait (boundedly) for the server to reach a state; not a timing assertion."""
-    for _ in range(int(WAIT_SECONDS / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def test_upload_over_http_is_stored_intact(served: Served) -> None:
@@ -225,10 +185,7 @@ async def test_idle_client_gets_408_and_nothing_kept(tmp_path: Path) -> None:
 async def test_full_disk_is_507_and_nothing_kept(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_space(*_: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(storage_module, "_hash_and_write", no_space)
+    monkeypatch.setattr(temp_files_module, "_hash_and_write", no_space)
     async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
         response = await http.post(
             "/upload", headers=AUTH, files=[("wordlist-upload", ("a.bin", b"data" * 1000))]
@@ -326,7 +283,7 @@ async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
 ) -> None:
     most_buffered = 0
     original_put = BoundedBody.put
-    original_write = storage_module._hash_and_write
+    original_write = temp_files_module._hash_and_write
 
     async def recording_put(self: BoundedBody, data: bytes) -> None:
         nonlocal most_buffered
@@ -338,7 +295,7 @@ async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
         original_write(*args)
 
     monkeypatch.setattr(BoundedBody, "put", recording_put)
-    monkeypatch.setattr(storage_module, "_hash_and_write", slow_write)
+    monkeypatch.setattr(temp_files_module, "_hash_and_write", slow_write)
     content = b"q" * (8 * 1024 * 1024)
     async with httpx.AsyncClient(base_url=served.base_url, timeout=60) as http:
         response = await http.post(
@@ -347,3 +304,185 @@ async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
     assert response.status_code == 201
     high_water = served.app.config["UPLOAD_BUFFER_SIZE"]
     assert 0 < most_buffered <= high_water + 64 * 1024
+
+
+async def download_outcome(http: httpx.AsyncClient, url: str, content: bytes) -> str:
+    """GET `url` and say how it answered: "200 whole", "200 short", "200 damaged" or the status."""
+    try:
+        response = await http.get(url, headers=AUTH)
+    except httpx.RemoteProtocolError:
+        return "200 short"
+    if response.status_code != 200:
+        return str(response.status_code)
+    if len(response.content) != len(content):
+        return "200 short"
+    whole = hashlib.sha256(response.content).digest() == hashlib.sha256(content).digest()
+    return "200 whole" if whole else "200 damaged"
+
+
+async def test_download_racing_a_delete_is_whole_or_404(served: Served) -> None:
+    content = bytes(range(256)) * 300
+    outcomes: dict[str, int] = {}
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+        for _ in range(150):
+            upload = await http.post(
+                "/upload", headers=AUTH, files=[("wordlist-upload", ("race.bin", content))]
+            )
+            url = upload.json()["files"][0]["url"]
+            outcome, deleted = await asyncio.gather(
+                download_outcome(http, url, content), http.delete(url, headers=AUTH)
+            )
+            assert deleted.status_code == 204
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert set(outcomes) <= {"200 whole", "404"}, outcomes
+    assert descriptors_open_under(served.uploads) == []
+
+
+async def upload_over_http(http: httpx.AsyncClient, content: bytes) -> str:
+    """Store `content` through the API; return its download URL."""
+    response = await http.post(
+        "/upload", headers=AUTH, files=[("wordlist-upload", ("data.bin", content))]
+    )
+    assert response.status_code == 201
+    return str(response.json()["files"][0]["url"])
+
+
+async def test_served_downloads_have_true_lengths_and_leave_no_file_open(served: Served) -> None:
+    content = bytes(range(256)) * 4096
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+        url = await upload_over_http(http, content)
+        whole = await http.get(url, headers=AUTH)
+        head = await http.head(url, headers=AUTH)
+        ranges = await http.get(url, headers={**AUTH, "Range": "bytes=0-9,-300000"})
+        for _ in range(20):
+            await http.get(url, headers={**AUTH, "Range": "bytes=7-"})
+            await http.get(url, headers={**AUTH, "If-None-Match": whole.headers["ETag"]})
+            await http.get(url, headers={**AUTH, "Range": "bytes=2000000-"})
+    assert whole.content == content
+    assert head.headers["Content-Length"] == str(len(content)) and head.content == b""
+    del head.headers["Date"], whole.headers["Date"]
+    assert head.headers == whole.headers
+    assert ranges.status_code == 206
+    assert ranges.headers["Content-Length"] == str(len(ranges.content))
+    assert ranges.content.count(b"Content-Range: bytes ") == 2
+    assert descriptors_open_under(served.uploads) == []
+
+
+async def start_download(port: int, url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Send a GET for `url` on a new connection, without reading the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET {url} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {API_KEY}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    return reader, writer
+
+
+async def test_client_leaving_mid_download_closes_the_file(served: Served) -> None:
+    content = b"d" * (32 * 1024 * 1024)
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+        url = await upload_over_http(http, content)
+    reader, writer = await start_download(served.port, url)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT_SECONDS)
+    assert head.startswith(b"HTTP/1.1 200")
+    await asyncio.wait_for(reader.readexactly(1024 * 1024), WAIT_SECONDS)
+    assert descriptors_open_under(served.uploads) != []
+    writer.close()
+    await eventually(lambda: not descriptors_open_under(served.uploads), "the file is closed")
+
+
+async def test_file_stays_open_until_a_read_cut_short_has_finished(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+        url = await upload_over_http(http, b"r" * 100_000)
+    in_pread, release = threading.Event(), threading.Event()
+    left_body = asyncio.Event()
+    pread, leave_body = os.pread, file_responses._FileBody.__aexit__
+
+    def held_pread(descriptor: int, length: int, offset: int) -> bytes:
+        in_pread.set()
+        release.wait(WAIT_SECONDS)
+        return pread(descriptor, length, offset)
+
+    async def recorded_leave_body(body: file_responses._FileBody, *exc_info: Any) -> None:
+        await leave_body(body, *exc_info)
+        left_body.set()
+
+    monkeypatch.setattr(os, "pread", held_pread)
+    monkeypatch.setattr(file_responses._FileBody, "__aexit__", recorded_leave_body)
+    try:
+        _reader, writer = await start_download(served.port, url)
+        assert await asyncio.to_thread(in_pread.wait, WAIT_SECONDS)
+        writer.close()
+        await asyncio.wait_for(left_body.wait(), WAIT_SECONDS)
+        assert descriptors_open_under(served.uploads) != []
+    finally:
+        release.set()
+    await eventually(lambda: not descriptors_open_under(served.uploads), "the file is closed")
+
+
+async def test_a_body_shorter_than_its_content_length_leaves_nothing(served: Served) -> None:
+    body = multipart(("short.bin", b"s" * 200_000))
+    _reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    writer.write(request_head(served.port, length=len(body) + 50_000) + body)
+    await writer.drain()
+    await eventually(lambda: served.temp_files(), "the upload has started")
+    writer.close()
+    await eventually(lambda: not served.temp_files(), "the temp file is removed")
+    assert served.stored() == []
+
+
+async def test_a_body_longer_than_its_content_length_is_400_and_leaves_nothing(
+    served: Served,
+) -> None:
+    body = multipart(("long.bin", b"l" * 200_000))
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    writer.write(request_head(served.port, length=len(body) - 5_000) + body)
+    await writer.drain()
+    status, answer = await read_response(reader)
+    writer.close()
+    assert (status, answer["error"]) == (400, "Bad Request")
+    await eventually(lambda: not served.temp_files(), "the temp file is removed")
+    assert served.stored() == []
+
+
+async def test_a_client_gone_while_its_temp_file_is_created_leaves_nothing(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creating = threading.Event()
+    real_create = temp_files_module.create_exclusive
+
+    def slow_create(path: Path) -> int:
+        creating.set()
+        time.sleep(0.3)
+        return real_create(path)
+
+    monkeypatch.setattr(temp_files_module, "create_exclusive", slow_create)
+    for _ in range(5):
+        creating.clear()
+        body = multipart(("gone.bin", b"g" * 1000))
+        _reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        writer.write(request_head(served.port, length=len(body) + 1000) + body)
+        await writer.drain()
+        await asyncio.to_thread(creating.wait, WAIT_SECONDS)
+        writer.transport.abort()  # a reset, while the file is being created
+        await asyncio.sleep(0.4)
+    await eventually(lambda: not served.temp_files(), "every temp file is removed")
+    assert served.stored() == []
+
+
+async def test_a_large_download_may_outlast_the_response_timeout(tmp_path: Path) -> None:
+    """Quart cuts a response off after RESPONSE_TIMEOUT; a file needs as long as it takes."""
+    content = os.urandom(24 * 1024 * 1024)
+    async with (
+        hypercorn_serving(tmp_path, RESPONSE_TIMEOUT=1) as running,
+        httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http,
+    ):
+        url = await upload_over_http(http, content)
+        received = bytearray()
+        async with http.stream("GET", url, headers=AUTH) as download:
+            async for chunk in download.aiter_bytes(1024 * 1024):
+                received += chunk
+                await asyncio.sleep(0.1)  # a slow reader: about 2.4 s for the whole file
+    assert hashlib.sha256(received).digest() == hashlib.sha256(content).digest()

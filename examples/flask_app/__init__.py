@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from . import db
+from .access import load_signed_in_user
 from .blueprints import api, auth, pages, stores, uploads, users
 from .config import PROJECT_ROOT, default_config, development_defaults_in_use
 from .errors import register_error_handlers
@@ -46,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     register_error_handlers(app)
+    app.before_request(load_signed_in_user)
     app.after_request(set_security_headers)
     app.context_processor(_template_globals)
     for name, template_filter in TEMPLATE_FILTERS.items():

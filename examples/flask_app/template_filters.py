@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
+from typing import Final
+
+# Invisible characters that change how a name reads: bidi controls (U+202E shows
+# "invoice\u202etxt.exe" as "invoiceexe.txt"), zero-width characters, line separators.
+_HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def utc_minute(timestamp: float) -> str:
@@ -16,8 +22,17 @@ def iso_timestamp(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).isoformat(timespec="seconds")
 
 
+def shown_name(name: str) -> str:
+    """A client-supplied name with its invisible characters made visible, as [U+202E]."""
+    return "".join(
+        f"[U+{ord(char):04X}]" if unicodedata.category(char) in _HIDDEN_CATEGORIES else char
+        for char in name
+    )
+
+
 # Registered by the app factory under these names.
-TEMPLATE_FILTERS: dict[str, Callable[[float], str]] = {
+TEMPLATE_FILTERS: dict[str, Callable[..., str]] = {
     "utc_minute": utc_minute,
     "iso_timestamp": iso_timestamp,
+    "shown_name": shown_name,
 }

@@ -1,10 +1,12 @@
-"""The user store: join dates, awards and password hashes in SQLite through the stdlib sqlite3."""
+"""The user store: join dates, awards, password hashes, session generations and failed sign-ins
+in SQLite through the stdlib sqlite3."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +16,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY,
     joined_on TEXT NOT NULL,
-    password_hash TEXT NOT NULL
+    password_hash TEXT NOT NULL,
+    session_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS awards (
     username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
@@ -22,7 +25,16 @@ CREATE TABLE IF NOT EXISTS awards (
     title TEXT NOT NULL,
     PRIMARY KEY (username, position)
 );
+CREATE TABLE IF NOT EXISTS failed_sign_ins (
+    key TEXT NOT NULL,
+    failed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failed_sign_ins_by_key ON failed_sign_ins (key, failed_at);
 """
+# Databases made before sessions could be revoked lack the column.
+_ADD_SESSION_GENERATION = (
+    "ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0"
+)
 
 DEMO_USERS: tuple[tuple[str, dt.date, tuple[str, ...]], ...] = (
     (
@@ -66,6 +78,11 @@ class UserStore:
         self._db = sqlite3.connect(self._path)
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)
+        columns = {str(row[1]) for row in self._db.execute("PRAGMA table_info(users)")}
+        if "session_generation" not in columns:
+            # Another process may add it first.
+            with suppress(sqlite3.OperationalError):
+                self._db.execute(_ADD_SESSION_GENERATION)
         self._db.commit()
 
     def close(self) -> None:
@@ -142,3 +159,41 @@ class UserStore:
                 self.add(username, password, joined_on=joined_on, awards=awards)
                 added += 1
         return added
+
+    def session_generation(self, username: str) -> int | None:
+        """The generation a session of ``username`` must carry; None for no such user."""
+        row = self._conn.execute(
+            "SELECT session_generation FROM users WHERE username = ?", (username,)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def end_sessions(self, username: str) -> None:
+        """Make every session ``username`` holds invalid (signing out everywhere)."""
+        self._conn.execute(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE username = ?",
+            (username,),
+        )
+        self._conn.commit()
+
+    def record_failed_sign_in(self, keys: Iterable[str], at: float, *, keep: float) -> None:
+        """Note a failed sign-in under each key; forget failures older than ``keep`` seconds."""
+        self._conn.execute("DELETE FROM failed_sign_ins WHERE failed_at < ?", (at - keep,))
+        self._conn.executemany(
+            "INSERT INTO failed_sign_ins (key, failed_at) VALUES (?, ?)",
+            [(key, at) for key in keys],
+        )
+        self._conn.commit()
+
+    def failed_sign_ins(self, key: str, since: float) -> list[float]:
+        """When sign-ins under ``key`` failed since ``since``, oldest first."""
+        rows = self._conn.execute(
+            "SELECT failed_at FROM failed_sign_ins WHERE key = ? AND failed_at >= ?"
+            " ORDER BY failed_at",
+            (key, since),
+        ).fetchall()
+        return [float(row[0]) for row in rows]
+
+    def forget_failed_sign_ins(self, key: str) -> None:
+        """Forget the failures under ``key`` (after a successful sign-in)."""
+        self._conn.execute("DELETE FROM failed_sign_ins WHERE key = ?", (key,))
+        self._conn.commit()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from quart import (
     Blueprint,
@@ -16,31 +13,23 @@ from quart import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound, Unauthorized
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from ..access import caller_required, stream_csrf_check
+from ..backpressure import request_chunks
 from ..errors import error_response
+from ..file_responses import attachment_response
 from ..negotiation import wants_json
-from ..security import (
-    CSRF_FIELD,
-    CSRF_HEADER,
-    api_key_is_valid,
-    check_csrf,
-    presented_api_key,
-    signed_in_user,
-)
 from ..upload_engine import (
     StoredFile,
     UploadError,
     receive_uploads,
     sha256_from_digest_header,
 )
-from ..upload_engine.bounded_body import request_chunks
-from ..upload_engine.receive import FieldsCheck
-from ..upload_settings import get_upload_limits, get_upload_store
+from ..upload_settings import get_upload_limits, get_upload_shutdown, get_upload_store
 
 bp = Blueprint("uploads", __name__)
 
@@ -48,18 +37,6 @@ UPLOAD_FIELD = "wordlist-upload"
 _DIGEST_HEADERS = ("Repr-Digest", "Content-Digest")
 _FORMS_WITHOUT_FILES = {"", "application/x-www-form-urlencoded"}
 _NO_FILE = f"No file was sent in the field '{UPLOAD_FIELD}'."
-
-
-def _authorise() -> bool:
-    """Return True for API-key clients, False for signed-in users; raise 401/403 otherwise."""
-    key = presented_api_key()
-    if key:
-        if not api_key_is_valid(key):
-            raise Forbidden("Incorrect API key.")
-        return True
-    if signed_in_user() is None:
-        raise Unauthorized("Sign in or present the API key to upload files.")
-    return False
 
 
 def _describe(stored: StoredFile, *, with_created: bool = False) -> dict[str, Any]:
@@ -76,20 +53,6 @@ def _describe(stored: StoredFile, *, with_created: bool = False) -> dict[str, An
     return described
 
 
-def _csrf_check_for_upload(by_api_key: bool) -> FieldsCheck | None:
-    """Check the CSRF header now if sent, else the form's token before anything is stored."""
-    if by_api_key:
-        return None
-    if request.headers.get(CSRF_HEADER):
-        check_csrf(None)
-        return None
-
-    def check_form_token(fields: Mapping[str, list[str]]) -> None:
-        check_csrf(next(iter(fields.get(CSRF_FIELD, [])), None))
-
-    return check_form_token
-
-
 def _expected_digest() -> str | None:
     for header in _DIGEST_HEADERS:
         if digest := sha256_from_digest_header(request.headers.get(header)):
@@ -102,7 +65,9 @@ async def upload_refused(error: UploadError) -> Response:
     """Answer a refused upload with its status, as HTML or JSON."""
     http_error = HTTPException(description=error.message)
     http_error.code = error.status
-    return await error_response(http_error)
+    response = await error_response(http_error)
+    response.headers.update(error.headers)
+    return response
 
 
 @bp.get("/upload")
@@ -113,10 +78,9 @@ async def upload_form() -> str:
 
 
 @bp.post("/upload")
+@caller_required(csrf_in_stream=True)
 async def upload_file() -> Response | tuple[str, int]:
     """Stream every file of a multipart body into the store and say what was stored."""
-    by_api_key = _authorise()
-    check_fields = _csrf_check_for_upload(by_api_key)
     if request.mimetype in _FORMS_WITHOUT_FILES:
         raise BadRequest(_NO_FILE)
     stored = await receive_uploads(
@@ -126,7 +90,8 @@ async def upload_file() -> Response | tuple[str, int]:
         limits=get_upload_limits(),
         store=get_upload_store(),
         expected_sha256=_expected_digest(),
-        check_fields=check_fields,
+        check_fields=stream_csrf_check(),
+        shutdown=get_upload_shutdown(),
     )
     if not stored:
         raise BadRequest(_NO_FILE)
@@ -142,9 +107,9 @@ async def upload_file() -> Response | tuple[str, int]:
 
 
 @bp.get("/uploads")
+@caller_required()
 async def list_uploads() -> Response | str:
     """List the stored files, newest first, a page at a time."""
-    _authorise()
     page_number = request.args.get("page", 1, type=int) or 1
     page = await get_upload_store().list_page(page_number, current_app.config["UPLOADS_PER_PAGE"])
     files = [_describe(file, with_created=True) for file in page.files]
@@ -155,30 +120,13 @@ async def list_uploads() -> Response | str:
 
 
 @bp.get("/uploads/<name>")
+@caller_required()
 async def download(name: str) -> Response:
-    """Send a stored file as an attachment under its original name."""
-    _authorise()
-    store = get_upload_store()
-    stored = await store.get(name)
-    if stored is None:
+    """Send a stored file as an attachment under its original name, whole or in ranges."""
+    opened = await get_upload_store().open(name)
+    if opened is None:
         raise NotFound("No stored file has that name.")
-    response = await send_file(store.path_of(name), mimetype=stored.content_type, conditional=True)
-    response.headers.set("Content-Disposition", "attachment", **_download_names(stored))
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # Quart caches files publicly for 12 hours; these are private and may be deleted.
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.headers.pop("Expires", None)
-    return response
-
-
-def _download_names(stored: StoredFile) -> dict[str, str]:
-    """RFC 6266 filename parameters: plain ASCII, plus UTF-8 ``filename*`` when needed."""
-    printable = "".join(char for char in stored.original_name if char.isprintable())
-    decomposed = unicodedata.normalize("NFKD", printable)
-    plain = decomposed.encode("ascii", "ignore").decode("ascii").strip() or stored.name
-    if plain == printable:
-        return {"filename": plain}
-    return {"filename": plain, "filename*": "UTF-8''" + quote(printable, safe="")}
+    return attachment_response(opened)
 
 
 async def _delete(name: str) -> None:
@@ -187,19 +135,17 @@ async def _delete(name: str) -> None:
 
 
 @bp.delete("/uploads/<name>")
+@caller_required()
 async def delete_upload(name: str) -> Response:
     """Delete a stored file (CSRF header required for signed-in users)."""
-    if not _authorise():
-        check_csrf(None)
     await _delete(name)
     return Response(status=204)
 
 
 @bp.post("/uploads/<name>/delete")
+@caller_required()
 async def delete_upload_form(name: str) -> WerkzeugResponse:
     """Delete a stored file from the list page's form, then go back to the list."""
-    if not _authorise():
-        check_csrf((await request.form).get(CSRF_FIELD))
     await _delete(name)
     await flash(f"Deleted {name}.")
     return redirect(url_for("uploads.list_uploads"), 303)

@@ -1,5 +1,6 @@
-"""The streaming upload engine: multipart parsing, limits, storage and (in ``bounded_body``)
-Quart backpressure. Only ``bounded_body`` imports Quart."""
+"""The streaming upload engine: multipart parsing, limits, storage, crash recovery, shutdown.
+
+It imports no Quart: the app wires it in (``upload_settings``, ``backpressure``)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,27 @@ from .errors import (
     DigestMismatchError,
     InsufficientStorageError,
     MalformedUploadError,
+    ServerStoppingError,
     UnsupportedUploadTypeError,
     UploadError,
     UploadTimeoutError,
     UploadTooLargeError,
 )
 from .limits import UploadLimits
-from .receive import DIGEST_FIELD, receive_uploads
-from .storage import StoredFile, StoredPage, TempUpload, UploadStore, is_stored_name
+from .receive import DIGEST_FIELD, FieldsCheck, receive_uploads
+from .shutdown import Shutdown
+from .storage import OpenedFile, StoredFile, StoredPage, UploadStore, is_stored_name
+from .temp_files import TempUpload
 
 __all__ = [
     "DIGEST_FIELD",
     "DigestMismatchError",
+    "FieldsCheck",
     "InsufficientStorageError",
     "MalformedUploadError",
+    "OpenedFile",
+    "ServerStoppingError",
+    "Shutdown",
     "StoredFile",
     "StoredPage",
     "TempUpload",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 
@@ -10,6 +12,7 @@ class UploadError(Exception):
 
     status: ClassVar[int] = 400
     default_message: ClassVar[str] = "The upload was malformed."
+    headers: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
@@ -53,3 +56,11 @@ class InsufficientStorageError(UploadError):
 
     status = 507
     default_message = "There is not enough storage space for this upload."
+
+
+class ServerStoppingError(UploadError):
+    """The server is shutting down and takes no more upload bytes."""
+
+    status = 503
+    default_message = "The server is restarting. Send the upload again in a few seconds."
+    headers = MappingProxyType({"Retry-After": "5", "Connection": "close"})

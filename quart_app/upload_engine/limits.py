@@ -23,6 +23,23 @@ class UploadLimits:
     allowed_content_types: frozenset[str] | None = None
     idle_timeout: float | None = 30.0
 
+    def largest_envelope(self, boundary_length: int) -> int:
+        """The most bytes a body within these limits can hold besides file content.
+
+        Every part costs a delimiter line and a header block; plain fields add their values;
+        the preamble, padding and epilogue share one header-sized allowance. A body's
+        length less this is the least file content it can carry.
+        """
+        delimiter_line = len("\r\n--") + boundary_length + len("\r\n")
+        per_part = delimiter_line + self.max_part_header_size + len("\r\n\r\n")
+        parts = self.max_files + self.max_fields
+        return (
+            parts * per_part
+            + self.max_fields * self.max_field_size
+            + delimiter_line
+            + self.max_part_header_size
+        )
+
     def extension_allowed(self, filename: str) -> bool:
         """Whether ``filename``'s extension is accepted (case-insensitive, without the dot)."""
         if self.allowed_extensions is None:

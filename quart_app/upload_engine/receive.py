@@ -7,15 +7,19 @@ import re
 from collections.abc import AsyncIterable, Callable, Mapping
 from typing import Final
 
+from .durable_files import log
 from .errors import (
     MalformedUploadError,
+    ServerStoppingError,
     UnsupportedUploadTypeError,
     UploadTimeoutError,
     UploadTooLargeError,
 )
 from .limits import UploadLimits
 from .multipart_stream import MultipartStream, PartData, PartStart, multipart_boundary
-from .storage import StoredFile, TempUpload, UploadStore
+from .shutdown import Shutdown
+from .storage import StoredFile, UploadStore
+from .temp_files import TempUpload
 
 DIGEST_FIELD: Final = "sha256"
 _HEX_SHA256: Final = re.compile(r"[0-9a-fA-F]{64}")
@@ -32,26 +36,33 @@ async def receive_uploads(
     store: UploadStore,
     expected_sha256: str | None = None,
     check_fields: FieldsCheck | None = None,
+    shutdown: Shutdown | None = None,
 ) -> list[StoredFile]:
     """Store every file part of a multipart body and return them; on any error keep nothing.
 
     A body without file parts stores nothing and returns an empty list.
 
     ``expected_sha256`` (hex) applies to a single-file request. A form field named
-    ``sha256`` sets the expected digest of the next file part. ``check_fields``
-    sees the plain fields once the body is complete, before anything is
-    published, and may raise to refuse the request.
+    ``sha256`` sets the expected digest of the next file part. ``check_fields`` sees
+    the plain fields sent before the first file part (or all of them, in a body
+    without files) before any file byte is written, and may raise to refuse the
+    request. Once ``shutdown`` has begun, new bodies are refused and bodies still
+    arriving at its deadline are cut off (503).
     """
+    if shutdown is not None:
+        shutdown.refuse_new_uploads()
     boundary = multipart_boundary(content_type)
     if limits.max_request_size is not None and (content_length or 0) > limits.max_request_size:
         raise UploadTooLargeError()
-    store.check_room(content_length or 0)
+    if content_length is not None:
+        await store.ensure_room(content_length - limits.largest_envelope(len(boundary)))
     receiver = _UploadReceiver(
         boundary,
         limits=limits,
         store=store,
         expected_sha256=_normalised_digest(expected_sha256),
         check_fields=check_fields,
+        shutdown=shutdown or Shutdown(),
     )
     try:
         received = await receiver.consume(chunks)
@@ -84,12 +95,14 @@ class _UploadReceiver:
         store: UploadStore,
         expected_sha256: str | None,
         check_fields: FieldsCheck | None,
+        shutdown: Shutdown,
     ) -> None:
         self._parser = MultipartStream(boundary, max_header_size=limits.max_part_header_size)
         self._limits = limits
         self._store = store
         self._request_digest = expected_sha256
         self._check_fields = check_fields
+        self._shutdown = shutdown
         self._fields: dict[str, list[str]] = {}
         self._field_count = 0
         self._field_name: str | None = None
@@ -103,50 +116,71 @@ class _UploadReceiver:
     async def consume(self, chunks: AsyncIterable[bytes]) -> int:
         """Feed the whole body through the parser; return its length."""
         limit = self._limits.max_request_size
+        idle = self._limits.idle_timeout
+        loop = asyncio.get_running_loop()
         received = 0
         iterator = aiter(chunks)
-        while True:
-            try:
-                async with asyncio.timeout(self._limits.idle_timeout):
-                    chunk = await anext(iterator)
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                raise UploadTimeoutError() from None
-            received += len(chunk)
-            if limit is not None and received > limit:
-                raise UploadTooLargeError()
-            for event in self._parser.feed(chunk):
-                if isinstance(event, PartData):
-                    await self._part_data(event.data)
-                elif isinstance(event, PartStart):
-                    await self._part_start(event)
-                else:
-                    await self._part_end()
+        # One timer for the whole body, moved at each chunk: the idle timeout while waiting
+        # for the client, the shutdown deadline (if any) throughout.
+        try:
+            async with asyncio.timeout(None) as timer:
+                with self._shutdown.watching(timer):
+                    while True:
+                        timer.reschedule(self._wait_deadline(loop.time(), idle))
+                        try:
+                            chunk = await anext(iterator)
+                        except StopAsyncIteration:
+                            break
+                        timer.reschedule(self._shutdown.deadline)
+                        received += len(chunk)
+                        if limit is not None and received > limit:
+                            raise UploadTooLargeError()
+                        await self._parse(chunk)
+        except TimeoutError:
+            if self._shutdown.has_passed(loop.time()):
+                raise ServerStoppingError() from None
+            raise UploadTimeoutError() from None
         self._parser.close()
         return received
 
+    def _wait_deadline(self, now: float, idle: float | None) -> float | None:
+        shutdown = self._shutdown.deadline
+        if idle is None:
+            return shutdown
+        return now + idle if shutdown is None else min(now + idle, shutdown)
+
+    async def _parse(self, chunk: bytes) -> None:
+        for event in self._parser.feed(chunk):
+            if isinstance(event, PartData):
+                await self._part_data(event.data)
+            elif isinstance(event, PartStart):
+                await self._part_start(event)
+            else:
+                await self._part_end()
+
     def finish(self) -> list[TempUpload]:
         """Run the last checks once the body is complete and hand over the finished files."""
-        if self._check_fields is not None:
-            self._check_fields(self._fields)
+        self._run_fields_check()
         if not self._files and self._unnamed_files:
             raise MalformedUploadError("The file has no name; choose a file to upload.")
         files, self._files = self._files, []
         return files
 
     async def discard(self) -> None:
-        """Delete every temp file of this request."""
+        """Delete every temp file of this request; a failure is logged, never raised over
+        the error that made the request fail."""
         pending = [*self._files, *([self._file] if self._file else [])]
         self._files, self._file = [], None
-        errors: list[BaseException] = []
         for upload in pending:
             try:
                 await upload.discard()
-            except Exception as error:
-                errors.append(error)
-        if errors:
-            raise errors[0]
+            except Exception:
+                log.exception("Deleting the temp file %s failed", upload.path)
+
+    def _run_fields_check(self) -> None:
+        check, self._check_fields = self._check_fields, None
+        if check is not None:
+            check(self._fields)
 
     async def _part_start(self, part: PartStart) -> None:
         self._skipping = False
@@ -156,13 +190,14 @@ class _UploadReceiver:
                 raise UploadTooLargeError("The form has too many fields.")
             self._field_name = part.name
             return
-        if not part.filename:
-            # A browser sends an empty file part for a file input left empty.
-            self._skipping = True
-            self._unnamed_files += 1
-            return
-        if len(self._files) >= self._limits.max_files:
+        # A browser sends an empty file part for a file input left empty; it counts too.
+        self._skipping = not part.filename
+        self._unnamed_files += self._skipping
+        if len(self._files) + self._unnamed_files + (not self._skipping) > self._limits.max_files:
             raise UploadTooLargeError("The request has too many files.")
+        if not part.filename:
+            return
+        self._run_fields_check()
         if not self._limits.extension_allowed(part.filename):
             raise UnsupportedUploadTypeError(f"Files like {part.filename!r} are not accepted.")
         if not self._limits.content_type_allowed(part.content_type):
@@ -182,7 +217,8 @@ class _UploadReceiver:
             size_limit = self._limits.max_file_size
             if size_limit is not None and self._file.size + len(data) > size_limit:
                 raise UploadTooLargeError(f"{self._file.original_name!r} is larger than allowed.")
-            self._store.check_room(len(data))
+            if not self._store.fits(len(data)):
+                await self._store.ensure_room(len(data))
             await self._file.write(data)
         elif not self._skipping:
             if len(self._field_value) + len(data) > self._limits.max_field_size:

@@ -1,36 +1,53 @@
-"""Durable storage for uploaded files: temp files, atomic publication, metadata, quota."""
+"""The store: atomic publication of finished temp files, metadata, quota and crash recovery.
+
+Layout of the folder: published files at the top, ``.meta/<name>.json`` beside each, a
+quota ledger ``.meta/.usage``, commit journals ``.meta/.commit-*.json`` and ``.tmp/`` for
+files being received. Every change to published files, metadata and the ledger happens
+under an exclusive ``flock`` on ``.meta/.lock``, shared by every process on the folder;
+readers take it shared, so they never see half a commit.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import fcntl
-import hashlib
 import json
 import math
 import os
+import re
 import secrets
+import stat
 import time
+import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Any, Final
 
-import aiofiles
-import aiofiles.os
 from werkzeug.utils import secure_filename
 
-from .errors import DigestMismatchError, InsufficientStorageError
+from .cancel_safe import acquire_in_thread
+from .durable_files import (
+    ATOMIC_TEMP_SUFFIX,
+    fsync_directory,
+    full_disk_as_507,
+    log,
+    write_atomically,
+)
+from .errors import InsufficientStorageError
+from .temp_files import InFlightBytes, TempFolder, TempUpload, TempWriting, create_temp_file
 
 _TEMP_DIR: Final = ".tmp"
 _META_DIR: Final = ".meta"
 _LOCK_FILE: Final = ".lock"
-_TEMP_SUFFIX: Final = ".part"
+_USAGE_FILE: Final = ".usage"
+_JOURNAL_PREFIX: Final = ".commit-"
 _MAX_STEM_LENGTH: Final = 80
 _FLUSH_THREADS: Final = 4
-_FULL_DISK_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +72,14 @@ class StoredPage:
     total: int
 
 
-@contextmanager
-def full_disk_as_507() -> Iterator[None]:
-    """Turn ENOSPC/EDQUOT raised inside the block into ``InsufficientStorageError``."""
-    try:
-        yield
-    except OSError as error:
-        if error.errno in _FULL_DISK_ERRNOS:
-            raise InsufficientStorageError("The disk is full.") from error
-        raise
+_MAX_EXTENSION_LENGTH: Final = 16
+_NAME_TOKEN_BYTES: Final = 6
+# Exactly the shapes safe_stored_name() produces, so that no other name reaches the disk.
+_STORED_NAME: Final = re.compile(
+    rf"[\w.-]{{1,{_MAX_STEM_LENGTH}}}-[0-9a-f]{{{2 * _NAME_TOKEN_BYTES}}}"
+    rf"(?:\.[\w-]{{1,{_MAX_EXTENSION_LENGTH}}})?",
+    re.ASCII,
+)
 
 
 def safe_stored_name(original_name: str) -> str:
@@ -73,124 +89,101 @@ def safe_stored_name(original_name: str) -> str:
     if not stem:
         stem, extension = cleaned, ""
     stem = stem[:_MAX_STEM_LENGTH] or "upload"
-    suffix = f".{extension[:16]}" if dot and extension else ""
-    return f"{stem}-{secrets.token_hex(6)}{suffix}"
+    suffix = f".{extension[:_MAX_EXTENSION_LENGTH]}" if dot and extension else ""
+    return f"{stem}-{secrets.token_hex(_NAME_TOKEN_BYTES)}{suffix}"
 
 
 def is_stored_name(name: str) -> bool:
-    """Whether ``name`` could be a stored file's name (no paths, no hidden files)."""
-    return bool(name) and not name.startswith(".") and secure_filename(name) == name
+    """Whether ``safe_stored_name()`` could have made ``name`` (no paths, no hidden files)."""
+    return (
+        _STORED_NAME.fullmatch(name) is not None
+        and not name.startswith(".")
+        and secure_filename(name) == name
+    )
 
 
-class TempUpload:
-    """A file being received: written once to a temp file while its SHA-256 is computed."""
+class OpenedFile:
+    """A stored file held open: its content outlives a delete; whoever receives it closes it."""
 
-    def __init__(
-        self,
-        store: UploadStore,
-        path: Path,
-        file: BinaryIO,
-        *,
-        original_name: str,
-        content_type: str,
-        expected_sha256: str | None,
-    ) -> None:
-        self.path = path
-        self.original_name = original_name
-        self.content_type = content_type
-        self.expected_sha256 = expected_sha256
-        self.size = 0
-        self.sha256 = ""
-        self._store = store
-        self._file: BinaryIO | None = file
-        self._hash = hashlib.sha256()
-        self._loop = asyncio.get_running_loop()
+    def __init__(self, stored: StoredFile, descriptor: int, size: int) -> None:
+        self.stored = stored
+        self.descriptor = descriptor
+        self.size = size
+        self._finalizer = weakref.finalize(self, _close_forgotten, descriptor)
 
-    async def write(self, data: memoryview | bytes) -> None:
-        """Append ``data`` to the temp file."""
-        assert self._file is not None, "write after finish"
-        with full_disk_as_507():
-            # One worker-thread hop both hashes and writes: hashing on the event loop
-            # took a third of its time (see docs/performance.md).
-            await self._loop.run_in_executor(None, _hash_and_write, self._hash, self._file, data)
-        self.size += len(data)
-        self._store.in_flight_bytes += len(data)
+    def close(self) -> None:
+        """Close the descriptor; later calls do nothing."""
+        if self._finalizer.detach() is not None:
+            os.close(self.descriptor)
 
-    async def finish(self) -> None:
-        """Flush (and fsync if configured) and close; raise 422 if the digest differs."""
-        assert self._file is not None, "finish twice"
-        file, self._file = self._file, None
-        fsync = self._store.fsync
-        try:
-            with full_disk_as_507():
-                await self._loop.run_in_executor(self._store.flush_executor, _flush, file, fsync)
-        finally:
-            await asyncio.to_thread(file.close)
-        self.sha256 = self._hash.hexdigest()
-        if self.expected_sha256 is not None and self.expected_sha256 != self.sha256:
-            raise DigestMismatchError(f"{self.original_name!r} has SHA-256 {self.sha256}.")
 
-    async def discard(self) -> None:
-        """Close and delete the temp file; safe to call at any point, more than once."""
-        file, self._file = self._file, None
-        if file is not None:
-            await asyncio.to_thread(file.close)
-        self._store.in_flight_bytes -= self.size
-        self.size = 0
-        with suppress(FileNotFoundError):
-            await aiofiles.os.unlink(self.path)
+def _close_forgotten(descriptor: int) -> None:
+    os.close(descriptor)
+    warnings.warn("a stored file was opened and never closed", ResourceWarning, stacklevel=1)
+
+
+def _close_if_opened(opened: OpenedFile | None) -> None:
+    if opened is not None:
+        opened.close()
 
 
 class UploadStore:
-    """Files in one folder, with hidden temp and metadata folders and a shared usage ledger.
-
-    Several processes may share the folder: publication, deletion and the quota
-    ledger are serialised by an ``flock`` on a lock file.
-    """
+    """Files in one folder, with hidden temp and metadata folders and a shared usage ledger."""
 
     def __init__(self, root: Path, *, quota: int | None = None, fsync: bool = True) -> None:
         self.root = root
         self.quota = quota
         self.fsync = fsync
-        self.in_flight_bytes = 0
-        self._temp_dir = root / _TEMP_DIR
         self._meta_dir = root / _META_DIR
-        self._instance = secrets.token_hex(4)
+        self._temp = TempFolder(root / _TEMP_DIR)
+        self._in_flight = InFlightBytes()
         self._used_bytes = 0
         self._lock = asyncio.Lock()
         # fsync waits for the disk; in the default pool it would hold up other uploads' writes.
         self.flush_executor = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="upload-flush")
+        self._writing = TempWriting(fsync, self.flush_executor, self._in_flight)
 
-    def close(self) -> None:
-        """Let the flush threads end once their work is done."""
-        self.flush_executor.shutdown(wait=False)
+    @property
+    def in_flight_bytes(self) -> int:
+        """Bytes received into this process's temp files and not yet committed or discarded."""
+        return self._in_flight.count
 
     async def prepare(self) -> None:
-        """Create the folders, delete temp files left by dead processes, recount usage."""
+        """Create the folders, claim this instance's temp files, recover from any crash."""
         await asyncio.to_thread(self._prepare_blocking)
+
+    async def close(self) -> None:
+        """Delete this instance's remaining temp files and let the flush threads end."""
+        self.flush_executor.shutdown(wait=False)
+        await asyncio.to_thread(self._temp.release)
 
     async def begin(
         self, original_name: str, content_type: str, *, expected_sha256: str | None = None
     ) -> TempUpload:
         """Open a new temp file for one incoming file."""
-        name = f"{os.getpid()}.{self._instance}.{secrets.token_hex(8)}{_TEMP_SUFFIX}"
-        path = self._temp_dir / name
-        with full_disk_as_507():
-            file = await asyncio.to_thread(open, path, "xb")
+        path = self._temp.new_path()
         return TempUpload(
-            self,
             path,
-            file,
+            await create_temp_file(path),
             original_name=original_name,
             content_type=content_type,
             expected_sha256=expected_sha256,
+            writing=self._writing,
         )
 
-    def check_room(self, extra_bytes: int) -> None:
-        """Raise 507 early if ``extra_bytes`` more would clearly overrun the quota."""
-        if self.quota is not None and (
-            self._used_bytes + self.in_flight_bytes + extra_bytes > self.quota
-        ):
+    def fits(self, extra_bytes: int) -> bool:
+        """Whether ``extra_bytes`` more fit the quota by the ledger as last read (no I/O)."""
+        return (
+            self.quota is None
+            or self._used_bytes + self._in_flight.count + extra_bytes <= self.quota
+        )
+
+    async def ensure_room(self, extra_bytes: int) -> None:
+        """Raise 507 unless ``extra_bytes`` more fit the quota by the shared ledger, read now."""
+        if self.quota is None:
+            return
+        await self.used_bytes()
+        if not self.fits(extra_bytes):
             raise InsufficientStorageError("The upload would exceed the storage quota.")
 
     async def commit(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
@@ -207,19 +200,37 @@ class UploadStore:
                 return await asyncio.to_thread(self._commit_blocking, uploads)
         finally:
             for upload in uploads:
-                self.in_flight_bytes -= upload.size
+                upload.forget()
 
     async def get(self, name: str) -> StoredFile | None:
         """The stored file called ``name``, or ``None``."""
         if not is_stored_name(name):
             return None
-        return await asyncio.to_thread(self._read_metadata, name)
+        return await asyncio.to_thread(self._read_metadata_shared, name)
 
-    def path_of(self, name: str) -> Path:
-        """Where the stored file ``name`` lives on disk."""
+    async def open(self, name: str) -> OpenedFile | None:
+        """The stored file ``name`` opened for reading, or ``None``; the caller closes it."""
         if not is_stored_name(name):
-            raise ValueError(f"not a stored file name: {name!r}")
-        return self.root / name
+            return None
+        return await acquire_in_thread(partial(self._open_blocking, name), _close_if_opened)
+
+    def _open_blocking(self, name: str) -> OpenedFile | None:
+        # The file before its metadata: once open, a delete can no longer take the content away.
+        with self._locked(shared=True):
+            try:
+                descriptor = os.open(self.root / name, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return None
+            try:
+                status = os.fstat(descriptor)
+                stored = self._read_metadata(name) if stat.S_ISREG(status.st_mode) else None
+            except BaseException:
+                os.close(descriptor)
+                raise
+        if stored is None:
+            os.close(descriptor)
+            return None
+        return OpenedFile(stored, descriptor, status.st_size)
 
     async def delete(self, name: str) -> bool:
         """Remove a stored file and its metadata; ``False`` if there was none."""
@@ -234,119 +245,152 @@ class UploadStore:
 
     async def used_bytes(self) -> int:
         """Bytes held by published files, as recorded in the shared ledger."""
-        async with self._lock:
-            return await asyncio.to_thread(self._read_usage_locked)
+        return await asyncio.to_thread(self._read_usage_shared)
 
     def _prepare_blocking(self) -> None:
-        for folder in (self.root, self._temp_dir, self._meta_dir):
+        for folder in (self.root, self._temp.path, self._meta_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        for entry in os.scandir(self._temp_dir):
-            if entry.name.endswith(_TEMP_SUFFIX) and self._is_orphan(entry.name):
-                Path(entry.path).unlink(missing_ok=True)
         with self._locked():
-            total = 0
-            for entry in os.scandir(self._meta_dir):
-                name = entry.name.removesuffix(".json")
-                if entry.name.endswith(".json") and (self.root / name).is_file():
-                    total += (self.root / name).stat().st_size
-            self._write_usage(total)
-
-    def _is_orphan(self, temp_name: str) -> bool:
-        pid_text, _, rest = temp_name.partition(".")
-        instance = rest.partition(".")[0]
-        if not pid_text.isdigit():
-            return True
-        pid = int(pid_text)
-        if pid == os.getpid():
-            return instance != self._instance
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+            self._temp.claim()
+            if removed := self._temp.sweep():
+                log.warning("Removed %d temp files left by stopped processes", removed)
+            self._recover()
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with open(self._meta_dir / _LOCK_FILE, "a+b") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+    def _locked(self, *, shared: bool = False) -> Iterator[None]:
+        descriptor = os.open(
+            self._meta_dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666
+        )
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)
 
-    def _usage_path(self) -> Path:
-        return self._meta_dir / ".usage"
+    def _meta_path(self, name: str) -> Path:
+        return self._meta_dir / f"{name}.json"
 
-    def _read_usage_locked(self) -> int:
-        with self._locked():
+    def _read_usage_shared(self) -> int:
+        with self._locked(shared=True):
             return self._read_usage()
 
     def _read_usage(self) -> int:
         try:
-            self._used_bytes = int(self._usage_path().read_text() or 0)
+            self._used_bytes = int((self._meta_dir / _USAGE_FILE).read_text() or 0)
         except FileNotFoundError:
             self._used_bytes = 0
         return self._used_bytes
 
     def _write_usage(self, total: int) -> None:
-        temp = self._usage_path().with_suffix(f".{os.getpid()}")
-        temp.write_text(str(total))
-        os.replace(temp, self._usage_path())
+        write_atomically(self._meta_dir / _USAGE_FILE, str(total).encode(), fsync=False)
         self._used_bytes = total
 
     def _commit_blocking(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
-        published: list[StoredFile] = []
         try:
             with self._locked(), full_disk_as_507():
                 used = self._read_usage()
                 incoming = sum(upload.size for upload in uploads)
                 if self.quota is not None and used + incoming > self.quota:
                     raise InsufficientStorageError("The upload would exceed the storage quota.")
-                try:
-                    for upload in uploads:
-                        published.append(self._publish(upload))
-                    if self.fsync:
-                        _fsync_directory(self.root)
-                    self._write_usage(used + incoming)
-                except BaseException:
-                    for stored in published:
-                        self._remove(stored.name)
-                    raise
+                return self._publish_all(uploads, used + incoming)
         finally:
             for upload in uploads:
-                upload.path.unlink(missing_ok=True)
-        return published
+                _unlink_quietly(upload.path)
 
-    def _publish(self, upload: TempUpload) -> StoredFile:
-        while True:
-            name = safe_stored_name(upload.original_name)
-            meta_path = self._meta_dir / f"{name}.json"
-            try:
-                # os.link refuses to replace an existing file, so names never collide.
-                os.link(upload.path, self.root / name)
-            except FileExistsError:
-                continue
-            break
-        stored = StoredFile(
-            name=name,
-            original_name=upload.original_name,
-            size=upload.size,
-            sha256=upload.sha256,
-            content_type=upload.content_type,
-            created=time.time(),
-        )
+    def _publish_all(self, uploads: Sequence[TempUpload], usage_after: int) -> list[StoredFile]:
+        """Publish under a journal, so that a crash at any point is undone at the next start."""
+        stored = self._describe_all(uploads)
+        names = [file.name for file in stored]
+        journal = self._meta_dir / f"{_JOURNAL_PREFIX}{secrets.token_hex(8)}.json"
+        write_atomically(journal, json.dumps(names).encode(), fsync=self.fsync)
+        linked: list[str] = []
         try:
-            _write_json_atomically(meta_path, asdict(stored), fsync=self.fsync)
+            if self.fsync:
+                # The journal must be on disk before any file it undoes.
+                fsync_directory(self._meta_dir)
+            for upload, file in zip(uploads, stored, strict=True):
+                # Metadata first: a published file always has it, even after a crash.
+                meta = json.dumps(asdict(file)).encode()
+                write_atomically(self._meta_path(file.name), meta, fsync=self.fsync)
+                os.link(upload.path, self.root / file.name)
+                linked.append(file.name)
+            if self.fsync:
+                fsync_directory(self._meta_dir)
+                fsync_directory(self.root)
+            self._write_usage(usage_after)
         except BaseException:
-            (self.root / name).unlink(missing_ok=True)
+            if self._roll_back(names, linked):
+                journal.unlink(missing_ok=True)
             raise
+        journal.unlink(missing_ok=True)
         return stored
 
+    def _describe_all(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
+        created = time.time()
+        stored: list[StoredFile] = []
+        for upload in uploads:
+            name = safe_stored_name(upload.original_name)
+            # Under the exclusive lock no other commit can take a name checked free here.
+            while self._name_taken(name) or any(file.name == name for file in stored):
+                name = safe_stored_name(upload.original_name)
+            stored.append(
+                StoredFile(
+                    name=name,
+                    original_name=upload.original_name,
+                    size=upload.size,
+                    sha256=upload.sha256,
+                    content_type=upload.content_type,
+                    created=created,
+                )
+            )
+        return stored
+
+    def _name_taken(self, name: str) -> bool:
+        return os.path.lexists(self.root / name) or os.path.lexists(self._meta_path(name))
+
+    def _roll_back(self, names: Sequence[str], linked: Sequence[str]) -> bool:
+        """Undo a failed commit; ``False`` leaves its journal for recovery to finish."""
+        try:
+            for name in names:
+                if name in linked:
+                    (self.root / name).unlink(missing_ok=True)
+                self._meta_path(name).unlink(missing_ok=True)
+        except OSError:
+            log.exception("Undoing a failed commit failed; the next start will finish it")
+            return False
+        return True
+
+    def _recover(self) -> None:
+        """Reconcile files, metadata and the ledger after any crash; under the exclusive lock."""
+        for entry in os.scandir(self._meta_dir):
+            if entry.name.endswith(ATOMIC_TEMP_SUFFIX):
+                Path(entry.path).unlink(missing_ok=True)
+        for journal in sorted(self._meta_dir.glob(f"{_JOURNAL_PREFIX}*.json")):
+            names = _journal_names(journal)
+            if not all(self._is_complete(name) for name in names):
+                log.warning("Undoing an interrupted commit of %s", ", ".join(names))
+                for name in names:
+                    self._remove(name)
+            journal.unlink()
+        total = 0
+        for entry in os.scandir(self._meta_dir):
+            name = entry.name.removesuffix(".json")
+            if entry.name.startswith(".") or name == entry.name:
+                continue
+            if not (self.root / name).is_file():
+                # An interrupted delete removed the file and not yet its metadata.
+                Path(entry.path).unlink(missing_ok=True)
+            elif stored := self._read_metadata(name):
+                total += stored.size
+        self._write_usage(total)
+
+    def _is_complete(self, name: str) -> bool:
+        return (self.root / name).is_file() and self._meta_path(name).is_file()
+
     def _remove(self, name: str) -> None:
+        # The file goes first: metadata without its file is what recovery knows to remove.
         (self.root / name).unlink(missing_ok=True)
-        (self._meta_dir / f"{name}.json").unlink(missing_ok=True)
+        self._meta_path(name).unlink(missing_ok=True)
 
     def _delete_blocking(self, name: str) -> bool:
         with self._locked():
@@ -354,12 +398,20 @@ class UploadStore:
             if stored is None:
                 return False
             self._remove(name)
-            self._write_usage(max(self._read_usage() - stored.size, 0))
+            try:
+                self._write_usage(max(self._read_usage() - stored.size, 0))
+            except OSError:
+                # The file is gone either way; the ledger overstates usage until the next start.
+                log.exception("Recording the deletion of %s in the usage ledger failed", name)
             return True
+
+    def _read_metadata_shared(self, name: str) -> StoredFile | None:
+        with self._locked(shared=True):
+            return self._read_metadata(name)
 
     def _read_metadata(self, name: str) -> StoredFile | None:
         try:
-            raw: dict[str, Any] = json.loads((self._meta_dir / f"{name}.json").read_bytes())
+            raw: dict[str, Any] = json.loads(self._meta_path(name).read_bytes())
         except (FileNotFoundError, ValueError):
             return None
         if not (self.root / name).is_file():
@@ -374,49 +426,34 @@ class UploadStore:
         )
 
     def _list_blocking(self, page: int, per_page: int) -> StoredPage:
-        entries: list[tuple[int, str]] = []
-        for entry in os.scandir(self._meta_dir):
-            if entry.name.endswith(".json") and not entry.name.startswith("."):
-                try:
-                    entries.append((entry.stat().st_mtime_ns, entry.name.removesuffix(".json")))
-                except FileNotFoundError:
-                    continue
-        entries.sort(key=lambda item: (-item[0], item[1]))
-        total = len(entries)
-        pages = max(math.ceil(total / per_page), 1)
-        window = entries[(page - 1) * per_page : page * per_page]
-        files = [stored for _, name in window if (stored := self._read_metadata(name))]
+        with self._locked(shared=True):
+            entries: list[tuple[int, str]] = []
+            for entry in os.scandir(self._meta_dir):
+                if entry.name.endswith(".json") and not entry.name.startswith("."):
+                    try:
+                        entries.append(
+                            (entry.stat().st_mtime_ns, entry.name.removesuffix(".json"))
+                        )
+                    except FileNotFoundError:
+                        continue
+            entries.sort(key=lambda item: (-item[0], item[1]))
+            total = len(entries)
+            pages = max(math.ceil(total / per_page), 1)
+            window = entries[(page - 1) * per_page : page * per_page]
+            files = [stored for _, name in window if (stored := self._read_metadata(name))]
         return StoredPage(files=files, page=page, pages=pages, total=total)
 
 
-def _write_json_atomically(path: Path, document: dict[str, Any], *, fsync: bool) -> None:
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+def _journal_names(journal: Path) -> list[str]:
     try:
-        with open(temp, "xb") as file:
-            file.write(json.dumps(document).encode())
-            if fsync:
-                file.flush()
-                os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        names = json.loads(journal.read_bytes())
+    except ValueError:
+        return []
+    return [name for name in names if isinstance(name, str) and is_stored_name(name)]
 
 
-def _hash_and_write(digest: hashlib._Hash, file: BinaryIO, data: memoryview | bytes) -> None:
-    digest.update(data)
-    file.write(data)
-
-
-def _flush(file: BinaryIO, fsync: bool) -> None:
-    file.flush()
-    if fsync:
-        os.fsync(file.fileno())
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def _unlink_quietly(path: Path) -> None:
     try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        path.unlink(missing_ok=True)
+    except OSError:
+        log.exception("Deleting the temp file %s failed; it goes when its owner stops", path)

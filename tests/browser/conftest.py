@@ -26,17 +26,12 @@ from playwright.async_api import (
 )
 
 from ..conftest import server_env
-from ..live_server import PROJECT_ROOT, hypercorn_server
+from ..live_server import quart_app_server
 from .chromium import launch_chromium, missing_chromium_message
 
-# The browser meets the site as `make serve` runs it: the README's hypercorn.toml (workers,
-# uvloop, the upload queue), only on a free port and without the access log.
-SERVE_LIKE_THE_README = (
-    "--config",
-    str(PROJECT_ROOT / "hypercorn.toml"),
-    "--access-logfile",
-    "",
-)
+# The browser meets the site as `make serve` runs it (quart-app serve with the README's
+# hypercorn.toml: workers, uvloop, the upload queue), only on a free port and quietly.
+WITHOUT_ACCESS_LOG = ("--access-logfile", "")
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -154,8 +149,8 @@ def site_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def site(site_folder: Path) -> Iterator[str]:
     """The site under real Hypercorn, shared by the tests that store nothing."""
-    with hypercorn_server(server_env(site_folder), extra_args=SERVE_LIKE_THE_README) as base_url:
-        yield base_url
+    with quart_app_server(server_env(site_folder), extra_args=WITHOUT_ACCESS_LOG) as server:
+        yield server.base_url
 
 
 @pytest_asyncio.fixture(loop_scope="session")

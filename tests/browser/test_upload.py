@@ -14,9 +14,10 @@ import pytest
 from playwright.async_api import Locator, Page, Route, expect
 
 from ..conftest import server_env
-from ..live_server import hypercorn_server
+from ..live_server import quart_app_server
+from ..support.store_files import store_contents
 from .actions import sign_in_through_the_form, throttle_uploads
-from .conftest import DESKTOP, PHONE, SERVE_LIKE_THE_README, Browsing
+from .conftest import DESKTOP, PHONE, WITHOUT_ACCESS_LOG, Browsing
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -34,7 +35,8 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
 
         def start(**overrides: str) -> str:
             env = server_env(tmp_path, **overrides)
-            return servers.enter_context(hypercorn_server(env, extra_args=SERVE_LIKE_THE_README))
+            server = quart_app_server(env, extra_args=WITHOUT_ACCESS_LOG)
+            return servers.enter_context(server).base_url
 
         yield start
 
@@ -57,16 +59,6 @@ def sha256_of(path: Path) -> str:
 
 
 # The store's lock file and usage ledger exist whether or not anything is stored.
-_STORE_BOOKKEEPING = {".lock", ".usage"}
-
-
-def stored_files(folder: Path) -> list[Path]:
-    """Every file the store holds: published, temporary and metadata files alike."""
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.is_file() and path.name not in _STORE_BOOKKEEPING
-    )
 
 
 def stored_digests(folder: Path) -> list[str]:
@@ -74,13 +66,13 @@ def stored_digests(folder: Path) -> list[str]:
     return sorted(sha256_of(path) for path in folder.iterdir() if path.is_file())
 
 
-async def settled_stored_files(folder: Path) -> list[Path]:
+async def settled_store_contents(folder: Path) -> list[Path]:
     """The stored files once the server has finished cleaning up after a cancelled upload."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _SETTLE_SECONDS
-    while stored_files(folder) and loop.time() < deadline:
+    while store_contents(folder) and loop.time() < deadline:
         await asyncio.sleep(0.1)
-    return stored_files(folder)
+    return store_contents(folder)
 
 
 def row_of(page: Page, name: str) -> Locator:
@@ -183,7 +175,7 @@ async def test_no_more_uploads_run_at_once_than_the_configured_cap(
     for name in ("slow-1.bin", "slow-2.bin"):
         await page.get_by_role("button", name=f"Cancel the upload of {name}").click()
     await expect(rows.and_(page.locator("[data-state=cancelled]"))).to_have_count(3)
-    assert await settled_stored_files(uploads) == []
+    assert await settled_store_contents(uploads) == []
 
 
 async def test_cancelling_a_large_upload_leaves_nothing_stored(
@@ -205,7 +197,7 @@ async def test_cancelling_a_large_upload_leaves_nothing_stored(
     await expect(row).to_have_attribute("data-state", "cancelled")
     await expect(row.locator(".upload-status")).to_have_text("Cancelled; nothing was stored.")
     await expect(row.get_by_role("button")).to_have_count(0)
-    assert await settled_stored_files(uploads) == []
+    assert await settled_store_contents(uploads) == []
 
 
 # A setting, and the error the server gives a 200 kB .bin file under it.
@@ -282,7 +274,7 @@ async def test_a_digest_mismatch_shows_the_servers_error_and_stores_nothing(
         re.compile(r"^'tampered.txt' has SHA-256 [0-9a-f]{64}\.$")
     )
     assert b'name="sha256"\r\n\r\n' + sha256_of(path).encode() in sent[0]
-    assert stored_files(uploads) == []
+    assert store_contents(uploads) == []
 
 
 async def test_the_plain_form_uploads_several_files_without_javascript(
@@ -318,7 +310,7 @@ async def test_the_plain_form_shows_the_servers_error_page_without_javascript(
     assert (await answer.value).status == 413
     await expect(page.get_by_role("heading", level=1)).to_have_text("413 Request Entity Too Large")
     await expect(page.get_by_text("'big.txt' is larger than allowed.")).to_be_visible()
-    assert stored_files(uploads) == []
+    assert store_contents(uploads) == []
 
 
 async def test_the_keyboard_reaches_the_picker_through_the_drop_zone(
@@ -405,7 +397,7 @@ async def test_the_list_shows_new_files_downloads_the_same_bytes_and_deletes_aft
     await expect(page.get_by_text("1 file, newest first")).to_be_visible()
     assert not (uploads / stored_name).exists()
     assert stored_digests(uploads) == [sha256_of(notes)]
-    assert not [path for path in stored_files(uploads) if stored_name in path.name]
+    assert not [path for path in store_contents(uploads) if stored_name in path.name]
 
 
 async def test_the_list_is_paginated_newest_first(
@@ -447,4 +439,4 @@ async def test_the_delete_confirmation_works_with_the_keyboard(
     await expect(confirm).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.get_by_text("No files are stored yet.")).to_be_visible()
-    assert stored_files(uploads) == []
+    assert store_contents(uploads) == []

@@ -38,6 +38,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from ..conftest import app_config as parity_config
+from ..support.store_files import is_bookkeeping
 from .table import DEMO_PASSWORD, Row
 
 __all__ = [
@@ -69,6 +70,7 @@ COMPARED_HEADERS = (
     "referrer-policy",
     "content-security-policy",
     "strict-transport-security",
+    "retry-after",
 )
 _UNORDERED_HEADERS = {"allow", "vary"}
 _BOUNDARY = "parity-boundary-7f3a"
@@ -77,6 +79,7 @@ _CSRF_INPUT = re.compile(r'(name="csrf_token" value=")([^"]+)(")')
 _STORED_NAME_ID = re.compile(r"(?<=[\w.])-[0-9a-f]{12}(?![0-9a-f])")
 _COOKIE_DATE = re.compile(r"(Expires=)([^;]+)")
 _BASE_FILE_FIELDS = ("name", "original_name", "size", "sha256")
+_WRONG_PASSWORD = "not-the-demo-password"
 
 
 class ReplayError(AssertionError):
@@ -102,6 +105,8 @@ class _Request:
     headers: Mapping[str, str]
     body: bytes | None
     scheme: str
+    # A session cookie kept from earlier, put back in the client before sending.
+    session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,8 +137,24 @@ def _csrf_token(page: _Answer) -> str:
     return match.group(2)
 
 
-def _conversation(row: Row) -> Generator[_Request, _Answer, _Answer]:
+def _set_cookie_value(answer: _Answer, cookie: str) -> str:
+    for name, value in answer.headers:
+        if name.lower() == "set-cookie" and value.startswith(f"{cookie}="):
+            return value.partition("=")[2].partition(";")[0]
+    raise ReplayError(f"the answer set no {cookie} cookie")
+
+
+def _conversation(row: Row, session_cookie: str) -> Generator[_Request, _Answer, _Answer]:
     """The requests one row makes, in order; the answer to the last one is returned."""
+    for username, times in row.failed_sign_ins.items():
+        token = _csrf_token((yield _Request("GET", "/login", {}, None, row.scheme)))
+        form = {"username": username, "password": _WRONG_PASSWORD, "csrf_token": token}
+        body, headers = _encoded(form, ())
+        for _ in range(times):
+            answer = yield _Request("POST", "/login", headers, body, row.scheme)
+            if answer.status != 401:
+                raise ReplayError(f"a wrong password for {username} answered {answer.status}")
+    copied_session: str | None = None
     if row.signed_in:
         token = _csrf_token((yield _Request("GET", "/login", {}, None, row.scheme)))
         form = {"username": row.signed_in, "password": DEMO_PASSWORD, "csrf_token": token}
@@ -141,6 +162,13 @@ def _conversation(row: Row) -> Generator[_Request, _Answer, _Answer]:
         answer = yield _Request("POST", "/login", headers, body, row.scheme)
         if answer.status != 303:
             raise ReplayError(f"signing {row.signed_in} in answered {answer.status}")
+        if row.session_copied_before_sign_out:
+            copied_session = _set_cookie_value(answer, session_cookie)
+            token = _csrf_token((yield _Request("GET", "/login", {}, None, row.scheme)))
+            body, headers = _encoded({"csrf_token": token}, ())
+            answer = yield _Request("POST", "/logout", headers, body, row.scheme)
+            if answer.status != 303:
+                raise ReplayError(f"signing {row.signed_in} out answered {answer.status}")
     form = dict(row.form)
     extra_headers: dict[str, str] = {}
     if row.csrf:
@@ -153,7 +181,7 @@ def _conversation(row: Row) -> Generator[_Request, _Answer, _Answer]:
     if row.body is not None:
         body = row.body
     headers = {**body_headers, **extra_headers, **row.headers}
-    return (yield _Request(row.method, row.path, headers, body, row.scheme))
+    return (yield _Request(row.method, row.path, headers, body, row.scheme, copied_session))
 
 
 class _Serializer(Protocol):
@@ -179,9 +207,12 @@ def replay_flask(app: Flask, row: Row) -> Observed:
     client = app.test_client()
     for name, value in row.cookies.items():
         client.set_cookie(name, value)
-    conversation = _conversation(row)
+    facts = _facts(app)
+    conversation = _conversation(row, facts.session_cookie)
     request = next(conversation)
     while True:
+        if request.session is not None:
+            client.set_cookie(facts.session_cookie, request.session)
         with client.open(
             request.path,
             method=request.method,
@@ -193,7 +224,7 @@ def replay_flask(app: Flask, row: Row) -> Observed:
         try:
             request = conversation.send(answer)
         except StopIteration as finished:
-            return _observe(finished.value, row, _facts(app))
+            return _observe(finished.value, row, facts)
 
 
 async def replay_quart(app: Quart, row: Row) -> Observed:
@@ -202,9 +233,12 @@ async def replay_quart(app: Quart, row: Row) -> Observed:
         client = app.test_client()
         for name, value in row.cookies.items():
             client.set_cookie("localhost", name, value)
-        conversation = _conversation(row)
+        facts = _facts(app)
+        conversation = _conversation(row, facts.session_cookie)
         request = next(conversation)
         while True:
+            if request.session is not None:
+                client.set_cookie("localhost", facts.session_cookie, request.session)
             response = await client.open(
                 request.path,
                 method=request.method,
@@ -218,7 +252,7 @@ async def replay_quart(app: Quart, row: Row) -> Observed:
             try:
                 request = conversation.send(answer)
             except StopIteration as finished:
-                return _observe(finished.value, row, _facts(app))
+                return _observe(finished.value, row, facts)
 
 
 def _normalised_text(text: str) -> str:
@@ -232,6 +266,9 @@ def _header_value(name: str, values: list[str]) -> str:
         return ", ".join(sorted(items, key=str.lower))
     if name == "expires":
         return "{date}"
+    # The seconds left depend on when each app read its clock; the page names the minutes.
+    if name == "retry-after" and all(value.isdigit() for value in values):
+        return "{seconds}"
     return ", ".join(values)
 
 
@@ -245,7 +282,7 @@ def _session_payload(value: str, facts: _AppFacts) -> str | None:
 
 
 # The upload engine keeps each file's metadata and its quota ledger in `.meta/`; its temp
-# files (`.tmp/`) are still compared, so a partial file left behind would show.
+# files (`.tmp/*.part`) are still compared, so a partial file left behind would show.
 _ENGINE_METADATA = ".meta"
 
 
@@ -256,7 +293,9 @@ def _stored_files(folder: Path) -> tuple[tuple[str, str], ...]:
         sorted(
             (_normalised_text(str(path.relative_to(folder))), _digest(path))
             for path in folder.rglob("*")
-            if path.is_file() and path.relative_to(folder).parts[0] != _ENGINE_METADATA
+            if path.is_file()
+            and path.relative_to(folder).parts[0] != _ENGINE_METADATA
+            and not is_bookkeeping(path)
         )
     )
 

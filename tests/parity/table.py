@@ -73,8 +73,13 @@ class Row:
     # A raw body; give its Content-Type in `headers`.
     body: bytes | None = None
     cookies: Mapping[str, str] = field(default_factory=dict)
+    # Fail this many sign-ins (a wrong password) for each named account before the request.
+    failed_sign_ins: Mapping[str, int] = field(default_factory=dict)
     # Sign this demo user in (GET /login, POST /login) before the request.
     signed_in: str | None = None
+    # Then keep a copy of the session cookie, sign out (POST /logout), and send the request
+    # with the copy, as whoever copied the cookie would.
+    session_copied_before_sign_out: bool = False
     # Send the session's CSRF token (read from GET /login) in the form or in X-CSRF-Token.
     csrf: Literal["form", "header"] | None = None
     scheme: Literal["http", "https"] = "http"
@@ -247,6 +252,62 @@ AUTH = (
     Row("logout-when-signed-out", "POST", "/logout", csrf="form"),
     Row("logout-without-csrf-400", "POST", "/logout", signed_in=GUIDO),
     Row("logout-get-405", "GET", "/logout"),
+    Row(
+        "login-after-five-failures-429",
+        "POST",
+        "/login",
+        form=_GOOD_LOGIN,
+        csrf="form",
+        failed_sign_ins={GUIDO: 5},
+    ),
+    Row(
+        "login-after-four-failures-303",
+        "POST",
+        "/login",
+        form=_GOOD_LOGIN,
+        csrf="form",
+        failed_sign_ins={GUIDO: 4},
+    ),
+    Row(
+        "login-throttle-spares-other-accounts",
+        "POST",
+        "/login",
+        form={"username": "ada-lovelace", "password": DEMO_PASSWORD},
+        csrf="form",
+        failed_sign_ins={GUIDO: 5},
+    ),
+    Row(
+        "login-over-form-max-size-413",
+        "POST",
+        "/login",
+        form={**_GOOD_LOGIN, "padding": "p" * 16 * 1024},
+        csrf="form",
+    ),
+    Row(
+        "logout-over-form-max-size-413-json",
+        "POST",
+        "/logout",
+        form={"padding": "p" * 16 * 1024},
+        headers=JSON,
+        signed_in=GUIDO,
+        csrf="form",
+    ),
+    Row(
+        "session-copied-before-sign-out-is-signed-out",
+        "GET",
+        "/",
+        signed_in=GUIDO,
+        session_copied_before_sign_out=True,
+    ),
+    Row(
+        "session-copied-before-sign-out-cannot-upload",
+        "POST",
+        "/upload",
+        files=_upload("a.txt"),
+        headers=JSON,
+        signed_in=GUIDO,
+        session_copied_before_sign_out=True,
+    ),
 )
 
 API = (
@@ -356,6 +417,15 @@ UPLOADS = (
                 "naïve.txt",
             ]
         )
+    ),
+    Row(
+        "upload-bidi-control-in-name-shown",
+        "POST",
+        "/upload",
+        files=_upload("invoice\u202etxt.exe"),
+        signed_in=GUIDO,
+        csrf="form",
+        intended=_ENGINE_PAGES,
     ),
     Row(
         "upload-reflected-name-escaped",

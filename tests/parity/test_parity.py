@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import sqlite3
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -51,6 +52,18 @@ async def test_flask_and_quart_answer_alike(
     before = replay_flask(flask_app, row)
     after = await replay_quart(quart_app, row)
     assert comparable(after, row) == comparable(before, row)
+
+
+def _schema(database: Path) -> list[tuple[str, str, str]]:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        return connection.execute(
+            "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+
+
+def test_both_apps_make_the_same_database(seeded_databases: dict[str, Path]) -> None:
+    """Served side by side (make serve, make serve-flask), the apps share one database file."""
+    assert _schema(seeded_databases["flask"]) == _schema(seeded_databases["quart"])
 
 
 def _routes(app: Flask | Quart) -> set[tuple[str, str, str]]:

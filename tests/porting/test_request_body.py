@@ -90,3 +90,24 @@ def test_default_limits_differ_between_flask_and_quart(
 
     assert shown(flask.Flask.default_config.get(setting, "absent")) == in_flask
     assert shown(Quart.default_config.get(setting, "absent")) == in_quart
+
+
+async def test_request_max_content_length_bounds_a_flask_form_not_a_quart_one() -> None:
+    note = {"note": "x" * 2048}
+    flask_app = flask.Flask(__name__)
+
+    @flask_app.post("/note")
+    def flask_note() -> str:
+        flask.request.max_content_length = 1024
+        return str(len(flask.request.form["note"]))
+
+    quart_app = Quart(__name__)
+
+    @quart_app.post("/note")
+    async def quart_note() -> str:
+        request.max_content_length = 1024
+        return str(len((await request.form)["note"]))
+
+    assert flask_app.test_client().post("/note", data=note).status_code == 413
+    response = await quart_app.test_client().post("/note", form=note)
+    assert await response.get_data(as_text=True) == "2048"

@@ -1,10 +1,15 @@
-"""Sync code in a Quart app: sync views and hooks run in worker threads; run_sync does the same."""
+"""Sync code in a Quart app: sync views and hooks run in worker threads; run_sync does the same;
+a sync decorator around an async view hands Quart a coroutine."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
+from collections.abc import Callable, Coroutine
+from functools import wraps
+from typing import Any
 
 from quart import Quart, request
 from quart.utils import run_sync
@@ -71,3 +76,30 @@ async def test_a_blocking_call_in_an_async_view_stalls_every_other_request() -> 
         waited = time.monotonic() - started
         await slow
         assert (waited > 0.25) is stalls, path
+
+
+async def test_a_sync_decorator_around_an_async_view_hands_quart_a_coroutine() -> None:
+    app = Quart(__name__)
+    unawaited: list[Coroutine[Any, Any, str]] = []
+
+    def flaskr_style_guard(
+        view: Callable[[], Coroutine[Any, Any, str]],
+    ) -> Callable[[], Coroutine[Any, Any, str]]:
+        @wraps(view)
+        def guarded() -> Coroutine[Any, Any, str]:  # the mistake this test exists to show
+            unawaited.append(view())
+            return unawaited[-1]
+
+        return guarded
+
+    @app.get("/")
+    @flaskr_style_guard
+    async def index() -> str:
+        return "never reached"
+
+    response = await app.test_client().get("/")
+    assert response.status_code == 500
+    [coroutine] = unawaited
+    # Quart ran the wrapper in a thread and got the view's coroutine back, never awaited.
+    assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED
+    coroutine.close()

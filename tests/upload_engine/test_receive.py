@@ -21,8 +21,8 @@ from quart_app.upload_engine import (
     receive_uploads,
 )
 
+from ..support.multipart_bodies import CONTENT_TYPE, Part, encode, split_at
 from .conftest import leftover_files
-from .multipart_bodies import CONTENT_TYPE, Part, encode, split_at
 
 LIMITS = UploadLimits(idle_timeout=None)
 
@@ -82,18 +82,34 @@ async def test_file_input_left_empty_is_skipped(store: UploadStore) -> None:
     assert [f.original_name for f in stored] == ["b.txt"]
 
 
-async def test_fields_are_checked_and_can_refuse(store: UploadStore) -> None:
-    seen: list[Mapping[str, list[str]]] = []
+async def test_fields_before_the_first_file_are_checked_before_any_file_byte(
+    store: UploadStore,
+) -> None:
+    seen: list[tuple[dict[str, list[str]], list[str]]] = []
 
     def refuse(fields: Mapping[str, list[str]]) -> None:
-        seen.append(fields)
+        seen.append((dict(fields), leftover_files(store)))
         raise PermissionError("bad token")
 
-    parts = [Part("f", b"data", "a.txt"), Part("csrf_token", b"t0ken")]
+    parts = [Part("csrf_token", b"t0ken"), Part("f", b"data", "a.txt"), Part("late", b"x")]
     with pytest.raises(PermissionError):
         await receive(store, parts, check_fields=refuse)
-    assert seen == [{"csrf_token": ["t0ken"]}]
+    assert seen == [({"csrf_token": ["t0ken"]}, [])]
     assert leftover_files(store) == []
+
+
+async def test_fields_after_the_first_file_are_not_seen_by_the_check(store: UploadStore) -> None:
+    seen: list[dict[str, list[str]]] = []
+    parts = [Part("f", b"data", "a.txt"), Part("csrf_token", b"t0ken")]
+    await receive(store, parts, check_fields=lambda fields: seen.append(dict(fields)))
+    assert seen == [{}]
+
+
+async def test_fields_of_a_body_without_files_are_all_checked(store: UploadStore) -> None:
+    seen: list[dict[str, list[str]]] = []
+    parts = [Part("a", b"1"), Part("b", b"2")]
+    assert await receive(store, parts, check_fields=lambda fields: seen.append(dict(fields))) == []
+    assert seen == [{"a": ["1"], "b": ["2"]}]
 
 
 async def test_digest_field_checks_the_next_file(store: UploadStore) -> None:

@@ -1,17 +1,27 @@
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from quart_app.upload_engine import InsufficientStorageError, UploadStore, is_stored_name
-from quart_app.upload_engine import storage as storage_module
+from quart_app.upload_engine import (
+    InsufficientStorageError,
+    OpenedFile,
+    UploadStore,
+    is_stored_name,
+)
+from quart_app.upload_engine import temp_files as temp_files_module
 from quart_app.upload_engine.storage import safe_stored_name
 
+from ..support.descriptors import descriptors_open_under
 from .conftest import leftover_files
 
 
@@ -65,26 +75,110 @@ def test_stored_names_are_safe_and_keep_the_extension(
     assert is_stored_name(name)
 
 
-@pytest.mark.parametrize("name", ["", ".meta", ".tmp", "../x", "a/b", ".hidden", "a b"])
-async def test_unsafe_names_are_not_served(store: UploadStore, name: str) -> None:
+@given(st.text())
+def test_every_generated_name_is_a_stored_name(original: str) -> None:
+    assert is_stored_name(safe_stored_name(original))
+
+
+LONG_NAMES = ["a" * 247 + ".txt", "a" * 296 + ".txt", "a" * 4996 + ".txt"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        ".meta",
+        ".tmp",
+        "../x",
+        "a/b",
+        ".hidden",
+        "a b",
+        "plain.txt",
+        "a" * 81 + "-0123456789ab.txt",
+        "a-0123456789ab." + "x" * 17,
+        "a-0123456789AB.txt",
+        *LONG_NAMES,
+    ],
+)
+async def test_names_the_store_never_makes_are_not_served(store: UploadStore, name: str) -> None:
     assert not is_stored_name(name)
     assert await store.get(name) is None
+    assert await store.open(name) is None
     assert await store.delete(name) is False
+
+
+async def test_an_opened_file_outlives_its_deletion(store: UploadStore) -> None:
+    content = b"kept whole " * 10_000
+    name = await store_bytes(store, "kept.txt", content)
+    opened = await store.open(name)
+    assert opened is not None
+    assert await store.delete(name) is True
+    assert await store.open(name) is None
+    assert (opened.stored.name, opened.size) == (name, len(content))
+    assert os.pread(opened.descriptor, len(content) + 1, 0) == content
+    opened.close()
+    opened.close()
+    assert descriptors_open_under(store.root) == []
+
+
+async def test_a_file_without_metadata_is_not_opened(store: UploadStore) -> None:
+    name = await store_bytes(store, "a.txt", b"x")
+    (store.root / ".meta" / f"{name}.json").unlink()
+    assert await store.open(name) is None
+    assert descriptors_open_under(store.root) == []
+
+
+async def test_open_cancelled_while_opening_closes_the_file(
+    store: UploadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = await store_bytes(store, "a.txt", b"x")
+    started, release = threading.Event(), threading.Event()
+    open_blocking = UploadStore._open_blocking
+
+    def held_open(self: UploadStore, name: str) -> object:
+        started.set()
+        release.wait(10)
+        return open_blocking(self, name)
+
+    monkeypatch.setattr(UploadStore, "_open_blocking", held_open)
+    opening = asyncio.ensure_future(store.open(name))
+    assert await asyncio.to_thread(started.wait, 10)
+    opening.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+    for _ in range(500):
+        if not descriptors_open_under(store.root):
+            break
+        await asyncio.sleep(0.01)
+    assert descriptors_open_under(store.root) == []
+
+
+async def test_an_opened_file_never_closed_is_closed_with_a_warning(store: UploadStore) -> None:
+    name = await store_bytes(store, "a.txt", b"x")
+    stored = await store.get(name)
+    assert stored is not None
+    opened = OpenedFile(stored, os.open(store.root / name, os.O_RDONLY), 1)
+    assert descriptors_open_under(store.root) != []
+    with pytest.warns(ResourceWarning):
+        del opened
+    assert descriptors_open_under(store.root) == []
 
 
 async def test_quota_refuses_and_keeps_nothing(tmp_path: Path) -> None:
     store = UploadStore(tmp_path / "uploads", quota=10, fsync=True)
     await store.prepare()
-    await store_bytes(store, "a.txt", b"12345678")
+    name = await store_bytes(store, "a.txt", b"12345678")
     upload = await store.begin("b.txt", "text/plain")
     await upload.write(b"123")
     await upload.finish()
     with pytest.raises(InsufficientStorageError):
         await store.commit([upload])
-    assert len([p for p in store.root.iterdir() if p.is_file()]) == 1
-    assert list((store.root / ".tmp").iterdir()) == []
+    assert leftover_files(store) == sorted([name, f".meta/{name}.json"])
+    assert (store.fits(2), store.fits(3)) == (True, False)
     with pytest.raises(InsufficientStorageError):
-        store.check_room(3)
+        await store.ensure_room(3)
+    await store.close()
 
 
 async def test_quota_is_shared_between_stores_on_one_folder(tmp_path: Path) -> None:
@@ -98,6 +192,24 @@ async def test_quota_is_shared_between_stores_on_one_folder(tmp_path: Path) -> N
     await upload.finish()
     with pytest.raises(InsufficientStorageError):
         await second.commit([upload])
+    await first.close()
+    await second.close()
+
+
+async def test_quota_decisions_read_the_ledger_other_stores_wrote(tmp_path: Path) -> None:
+    first = UploadStore(tmp_path / "uploads", quota=10, fsync=False)
+    second = UploadStore(tmp_path / "uploads", quota=10, fsync=False)
+    await first.prepare()
+    await second.prepare()
+    name = await store_bytes(first, "a.txt", b"123456789")
+    with pytest.raises(InsufficientStorageError):
+        await second.ensure_room(5)
+    assert await first.delete(name)
+    # `second` has committed nothing since: its decision still sees the deletion.
+    await second.ensure_room(10)
+    assert await store_bytes(second, "b.txt", b"1234567890")
+    await first.close()
+    await second.close()
 
 
 @pytest.mark.parametrize(
@@ -115,7 +227,7 @@ async def test_a_full_disk_is_insufficient_storage_and_other_errors_stay_as_they
         raise OSError(code, os.strerror(code))
 
     upload = await store.begin("a.txt", "text/plain")
-    monkeypatch.setattr(storage_module, "_hash_and_write", failing)
+    monkeypatch.setattr(temp_files_module, "_hash_and_write", failing)
     with pytest.raises(raised) as caught:
         await upload.write(b"data")
     assert isinstance(caught.value, InsufficientStorageError) == (
@@ -157,18 +269,6 @@ async def test_listing_is_paginated_newest_first(store: UploadStore) -> None:
     assert beyond.files == []
 
 
-async def test_prepare_removes_temp_files_of_dead_processes(tmp_path: Path) -> None:
-    root = tmp_path / "uploads"
-    (root / ".tmp").mkdir(parents=True)
-    dead = root / ".tmp" / "999999999.abcd.0000.part"
-    alive = root / ".tmp" / f"{os.getppid()}.abcd.0000.part"
-    dead.write_bytes(b"partial")
-    alive.write_bytes(b"in flight elsewhere")
-    await UploadStore(root).prepare()
-    assert not dead.exists()
-    assert alive.exists()
-
-
 async def test_prepare_recounts_usage(tmp_path: Path) -> None:
     root = tmp_path / "uploads"
     store = UploadStore(root, fsync=False)
@@ -177,3 +277,23 @@ async def test_prepare_recounts_usage(tmp_path: Path) -> None:
     (root / ".meta" / ".usage").write_text("999")
     await UploadStore(root).prepare()
     assert await store.used_bytes() == 5
+
+
+async def test_readers_wait_for_a_commit_in_progress(store: UploadStore) -> None:
+    """Listing and opening take the store's lock shared, so half a commit is never seen."""
+    committing, done = threading.Event(), threading.Event()
+
+    def hold_the_commit_lock() -> None:
+        with store._locked():
+            committing.set()
+            done.wait(10)
+
+    holder = asyncio.ensure_future(asyncio.to_thread(hold_the_commit_lock))
+    await asyncio.to_thread(committing.wait, 10)
+    listing = asyncio.ensure_future(store.list_page(1, 10))
+    opening = asyncio.ensure_future(store.open("a-000000000000.txt"))
+    await asyncio.sleep(0.3)
+    assert not listing.done() and not opening.done()
+    done.set()
+    await holder
+    assert (await listing).total == 0 and await opening is None

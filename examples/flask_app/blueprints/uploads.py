@@ -8,34 +8,16 @@ import secrets
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
+from werkzeug.exceptions import BadRequest
 from werkzeug.utils import secure_filename
 
+from ..access import caller_required
 from ..negotiation import wants_json
-from ..security import (
-    CSRF_FIELD,
-    api_key_is_valid,
-    check_csrf,
-    presented_api_key,
-    signed_in_user,
-)
 
 bp = Blueprint("uploads", __name__)
 
 UPLOAD_FIELD = "wordlist-upload"
 _CHUNK_SIZE = 256 * 1024
-
-
-def _authorise_upload() -> bool:
-    """Return True for API-key clients, False for signed-in users; raise 401/403 otherwise."""
-    key = presented_api_key()
-    if key:
-        if not api_key_is_valid(key):
-            raise Forbidden("Incorrect API key.")
-        return True
-    if signed_in_user() is None:
-        raise Unauthorized("Sign in or present the API key to upload files.")
-    return False
 
 
 def _unique_name(original: str) -> str:
@@ -63,11 +45,9 @@ def upload_form() -> str:
 
 
 @bp.post("/upload")
+@caller_required()
 def upload_file() -> Response | tuple[str, int]:
     """Store the uploaded file and say what was stored."""
-    by_api_key = _authorise_upload()
-    if not by_api_key:
-        check_csrf(request.form.get(CSRF_FIELD))
     if UPLOAD_FIELD not in request.files:
         raise BadRequest(f"No file was sent in the field '{UPLOAD_FIELD}'.")
     f = request.files[UPLOAD_FIELD]

@@ -1,11 +1,26 @@
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from .. import create_app
 from ..blueprints.stores import CITIES
 from ..db import get_user_store
+from .conftest import app_config, csrf_token_from, sign_in
+
+# The users table as it was before sessions could be revoked.
+_OLD_USERS_TABLE = """
+CREATE TABLE users (
+    username TEXT PRIMARY KEY,
+    joined_on TEXT NOT NULL,
+    password_hash TEXT NOT NULL
+);
+"""
 
 
 def test_guido_route_wins_over_the_parameter_route(app: Flask, client: FlaskClient) -> None:
@@ -53,3 +68,17 @@ def test_unknown_city_is_404_in_every_representation(client: FlaskClient) -> Non
         "located": False,
         "message": "No. We are not located in rome",
     }
+
+
+def test_a_database_made_before_session_generations_gains_them(tmp_path: Path) -> None:
+    database = tmp_path / "users.sqlite3"
+    with closing(sqlite3.connect(database)) as old:
+        old.executescript(_OLD_USERS_TABLE)
+    client = create_app(app_config(tmp_path)).test_client()
+    sign_in(client)
+    client.post("/logout", data={"csrf_token": csrf_token_from(client)})
+    with closing(sqlite3.connect(database)) as upgraded:
+        generation = upgraded.execute(
+            "SELECT session_generation FROM users WHERE username = 'guido-van-rossum'"
+        ).fetchone()
+    assert generation == (1,)

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from quart_app.upload_engine.bounded_body import BoundedBody, request_chunks
+from quart_app.backpressure import BoundedBody, request_chunks
 
 
 def body(high_water: int = 10, max_content_length: int | None = None) -> BoundedBody:

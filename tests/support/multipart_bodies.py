@@ -19,18 +19,29 @@ class Part:
     content_type: str | None = None
 
 
-def encode(parts: list[Part], boundary: str = BOUNDARY) -> bytes:
-    """The multipart body for ``parts``, with a preamble-free, CRLF-terminated layout."""
-    body = bytearray()
+def encode(
+    parts: list[Part],
+    boundary: str = BOUNDARY,
+    *,
+    preamble: bytes | None = None,
+    padding: bytes = b"",
+    epilogue: bytes = b"",
+) -> bytes:
+    """The multipart body for ``parts``; CRLF-terminated, with preamble and epilogue if given.
+
+    ``padding`` (spaces and tabs) follows every delimiter, the closing one included.
+    """
+    body = bytearray() if preamble is None else bytearray(preamble + b"\r\n")
     for part in parts:
         disposition = f'form-data; name="{part.name}"'
         if part.filename is not None:
             disposition += f'; filename="{part.filename}"'
-        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
+        body += f"--{boundary}".encode() + padding
+        body += f"\r\nContent-Disposition: {disposition}\r\n".encode()
         if part.content_type is not None:
             body += f"Content-Type: {part.content_type}\r\n".encode()
         body += b"\r\n" + part.content + b"\r\n"
-    body += f"--{boundary}--\r\n".encode()
+    body += f"--{boundary}--".encode() + padding + b"\r\n" + epilogue
     return bytes(body)
 
 

@@ -19,7 +19,8 @@ from quart.utils import cancel_tasks, raise_task_exceptions
 from quart.wrappers.request import Body
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .limits import KIB
+from .interim_responses import send_continue
+from .upload_engine.limits import KIB
 
 DEFAULT_HIGH_WATER = 256 * KIB
 
@@ -37,6 +38,7 @@ class BoundedBody(Body):
         self, expected_content_length: int | None, max_content_length: int | None
     ) -> None:
         super().__init__(expected_content_length, max_content_length)
+        self._expected_length = expected_content_length
         self._chunks: list[bytes] = []
         self._buffered = 0
         self._received = 0
@@ -44,6 +46,7 @@ class BoundedBody(Body):
         self._room.set()
         self._bounded = True
         self._abandoned = False
+        self._reading = False
 
     def append(self, data: bytes) -> None:
         """Buffer ``data`` without waiting (Quart's interface, used by tests and ``put``)."""
@@ -75,6 +78,15 @@ class BoundedBody(Body):
         self._max_content_length = None
         return self
 
+    def limit(self, max_size: int) -> None:
+        """Refuse (413) a body over ``max_size`` bytes, declared or received, when it is read."""
+        if self._max_content_length is not None and self._max_content_length <= max_size:
+            return
+        self._max_content_length = max_size
+        if max(self._expected_length or 0, self._received) > max_size:
+            self._must_raise = RequestEntityTooLarge()
+            self.set_complete()
+
     def abandon(self) -> None:
         """Stop buffering: whatever the client still sends is read and dropped."""
         self._abandoned = True
@@ -87,9 +99,17 @@ class BoundedBody(Body):
         self._buffered = 0
         self._room.set()
 
+    async def _start_reading(self) -> None:
+        # Only now does the client hear that it may send the body it is holding back.
+        if not self._reading:
+            self._reading = True
+            await send_continue()
+
     async def __anext__(self) -> bytes:
         if self._must_raise is not None:
             raise self._must_raise
+        if not self._reading:
+            await self._start_reading()
         if not self._complete.is_set():
             await self._has_data.wait()
         if not self._chunks:
@@ -107,6 +127,7 @@ class BoundedBody(Body):
         self._room.set()
         if self._must_raise is not None:
             raise self._must_raise
+        yield from self._start_reading().__await__()
         yield from self._complete.wait().__await__()
         if self._must_raise is not None:
             raise self._must_raise
@@ -175,6 +196,13 @@ def install_backpressure(app: Quart) -> None:
         bounded = type(app.request_class.__name__, (BoundedRequest, app.request_class), {})
         app.request_class = cast(type[Request], bounded)
     app.asgi_http_class = BackpressureHTTPConnection
+
+
+def limit_body(request: Request, max_size: int) -> None:
+    """Refuse (413) a body over ``max_size`` bytes before reading any of it into memory."""
+    body = request.body
+    if isinstance(body, BoundedBody):
+        body.limit(max_size)
 
 
 def request_chunks(request: Request) -> AsyncIterator[bytes]:

@@ -1,0 +1,84 @@
+"""Hypercorn's HTTP/1.1 protocol, as ``quart-app serve`` runs it: two answers it owns.
+
+1. ``100 Continue`` is sent when the app first reads the body (see interim_responses.py),
+   not as soon as the headers are parsed: a client told 401, 403 or 413 never uploads.
+2. Answers Hypercorn makes itself (400 for a malformed request, 431 for oversized
+   headers, 500 when the app fails before answering) carry the site's security headers,
+   which the app adds to its own answers.
+
+Hypercorn offers no hook for either, so this subclasses its ``H11Protocol`` and overrides
+``_send_h11_event`` and ``_create_stream``, and swaps the class in where Hypercorn's
+``ProtocolWrapper`` looks it up. ``tests/test_h11_protocol.py`` names each of these
+internals and fails if a Hypercorn release changes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import h11
+import hypercorn.protocol
+from hypercorn.protocol.h11 import H11Protocol
+
+from .interim_responses import continue_sender
+from .security import SECURITY_HEADERS
+
+_SECURITY_HEADERS: Final = [
+    (name.lower().encode("ascii"), value.encode("ascii"))
+    for name, value in SECURITY_HEADERS.items()
+]
+_MARKER: Final = _SECURITY_HEADERS[0][0]
+
+
+class _ContinueWhenRead(h11.Connection):
+    """An h11 connection that hides a client's wait for ``100 Continue`` from Hypercorn."""
+
+    @property
+    def they_are_waiting_for_100_continue(self) -> bool:
+        return False
+
+    @property
+    def client_awaits_continue(self) -> bool:
+        """Whether the client still holds its body back for a ``100 Continue``."""
+        return super().they_are_waiting_for_100_continue
+
+
+class AppLedH11Protocol(H11Protocol):
+    """HTTP/1.1 with ``100 Continue`` sent by the app's first read, and secured error answers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection = _ContinueWhenRead(
+            h11.SERVER, max_incomplete_event_size=self.config.h11_max_incomplete_size
+        )
+
+    async def _create_stream(self, request: h11.Request) -> None:
+        # The app's task is created in here and inherits this context.
+        token = continue_sender.set(self._send_continue)
+        try:
+            await super()._create_stream(request)
+        finally:
+            continue_sender.reset(token)
+
+    async def _send_continue(self) -> None:
+        connection = self.connection
+        if isinstance(connection, _ContinueWhenRead) and connection.client_awaits_continue:
+            await super()._send_h11_event(
+                h11.InformationalResponse(
+                    status_code=100, headers=self.config.response_headers("h11")
+                )
+            )
+
+    async def _send_h11_event(self, event: Any) -> None:
+        if type(event) is h11.Response and all(name != _MARKER for name, _ in event.headers):
+            event = h11.Response(
+                status_code=event.status_code,
+                headers=[*event.headers, *_SECURITY_HEADERS],
+                reason=event.reason,
+            )
+        await super()._send_h11_event(event)
+
+
+def install() -> None:
+    """Make Hypercorn in this process serve HTTP/1.1 with ``AppLedH11Protocol``."""
+    hypercorn.protocol.H11Protocol = AppLedH11Protocol  # type: ignore[attr-defined]

@@ -1,0 +1,172 @@
+"""``quart-app serve``: Hypercorn's workers under a master that stops them gracefully.
+
+Hypercorn's own master (``hypercorn --workers N``) returns as soon as the first worker has
+exited and then sends SIGTERM to the others, which kills them mid-request: with one idle
+and one busy worker, an upload in flight is cut off unanswered. Its workers also learn of
+a shutdown only through Hypercorn, so the app cannot answer the uploads that will not
+finish in time. This master keeps Hypercorn's serving code (``worker_serve``) and owns
+the process life around it:
+
+- SIGTERM or SIGINT: every worker stops accepting, tells the app (uploads still arriving
+  after ``graceful_timeout`` less a margin answer 503 with Retry-After and leave nothing
+  behind), and the master waits for *every* worker, killing only those still running
+  well past the graceful timeout.
+- A worker that dies is replaced; one that cannot start stops the server with an error.
+- SIGTERM sent to a single worker restarts that worker gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import importlib
+import logging
+import multiprocessing
+import signal
+import sys
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as EventType
+from typing import Any, Final
+
+from hypercorn.asyncio.run import worker_serve
+from hypercorn.config import Config, Sockets
+from hypercorn.utils import wrap_app
+from quart import Quart
+
+from . import h11_protocol
+from .upload_settings import begin_shutdown
+
+APPLICATION: Final = "quart_app.asgi:app"
+# Time left, before Hypercorn's graceful timeout cancels what still runs, to answer 503.
+_ANSWER_MARGIN: Final = 1.0
+# A worker still alive this long after the graceful timeout is killed.
+_EXIT_MARGIN: Final = 5.0
+# A worker that exits sooner than this after starting failed to start.
+_BOOT_SECONDS: Final = 5.0
+_BOOT_FAILURES: Final = 3
+_POLL_SECONDS: Final = 0.1
+
+log = logging.getLogger("quart_app.server")
+
+
+class ServeError(Exception):
+    """The server could not start; the message says why in one line."""
+
+
+def serve(config: Config) -> int:
+    """Serve ``quart_app.asgi:app`` with ``config`` until SIGTERM or SIGINT; the exit code."""
+    config.application_path = APPLICATION
+    sockets = _create_sockets(config)
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        log.info("%s received: stopping gracefully", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {
+        signum: signal.signal(signum, request_stop) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    workers: dict[BaseProcess, float] = {}
+    exit_code = 0
+    try:
+        boot_failures = 0
+        while not stop.is_set():
+            for _ in range(config.workers - len(workers)):
+                worker = context.Process(
+                    target=_run_worker, args=(config, sockets, stop), name="quart-app worker"
+                )
+                worker.start()
+                workers[worker] = time.monotonic()
+            wait([process.sentinel for process in workers], timeout=_POLL_SECONDS)
+            for process, started in list(workers.items()):
+                if process.is_alive() or stop.is_set():
+                    continue
+                del workers[process]
+                process.join()
+                log.warning("Worker %s exited with code %s", process.pid, process.exitcode)
+                lived = time.monotonic() - started
+                boot_failures = boot_failures + 1 if lived < _BOOT_SECONDS else 0
+                if process.exitcode and boot_failures >= _BOOT_FAILURES:
+                    log.error("Workers fail to start; stopping (see the errors above)")
+                    exit_code = 1
+                    stop.set()
+        _stop_workers(workers, deadline=time.monotonic() + config.graceful_timeout + _EXIT_MARGIN)
+    finally:
+        stop.set()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for sock in [*sockets.secure_sockets, *sockets.insecure_sockets]:
+            sock.close()
+    return exit_code
+
+
+def _create_sockets(config: Config) -> Sockets:
+    try:
+        return config.create_sockets()
+    except OSError as error:
+        binds = ", ".join(config.bind)
+        if error.errno == errno.EADDRINUSE:
+            raise ServeError(
+                f"Cannot listen on {binds}: the address is already in use. Stop the other "
+                "server, or choose another address with --bind HOST:PORT."
+            ) from None
+        raise ServeError(f"Cannot listen on {binds}: {error.strerror}.") from None
+
+
+def _stop_workers(workers: dict[BaseProcess, float], *, deadline: float) -> None:
+    for process in workers:
+        process.join(max(deadline - time.monotonic(), 0))
+    for process in workers:
+        if process.is_alive():
+            log.error("Worker %s did not stop in time; killing it", process.pid)
+            process.kill()
+            process.join()
+
+
+def _run_worker(config: Config, sockets: Sockets, stop: EventType) -> None:
+    """One worker process: Hypercorn serving the app until the master or a SIGTERM says stop."""
+    # Ctrl-C reaches every process of the terminal's group: the master alone decides.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    h11_protocol.install()
+    module_name, _, attribute = APPLICATION.partition(":")
+    app = getattr(importlib.import_module(module_name), attribute)
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if config.worker_class == "uvloop":
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(
+            worker_serve(
+                wrap_app(app, config.wsgi_max_body_size, "asgi"),
+                config,
+                sockets=sockets,
+                shutdown_trigger=lambda: _until_stopped(app, config, stop),
+            )
+        )
+
+
+async def _until_stopped(app: Quart, config: Config, stop: EventType) -> None:
+    """Return (so that Hypercorn stops accepting) once told to stop; warn the app first."""
+    terminated = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
+    while not stop.is_set():
+        with suppress(TimeoutError):
+            await asyncio.wait_for(terminated.wait(), _POLL_SECONDS)
+            break
+    margin = min(_ANSWER_MARGIN, config.graceful_timeout / 4)
+    begin_shutdown(app, grace=config.graceful_timeout - margin)
+
+
+def main_serve(config: Config) -> int:
+    """Run ``serve`` for the command line: a one-line error and exit code 2 if it cannot start."""
+    try:
+        return serve(config)
+    except ServeError as error:
+        print(f"quart-app: {error}", file=sys.stderr)
+        return 2
