@@ -71,12 +71,13 @@ class BoundedBody(Body):
             self._room.clear()
             await self._room.wait()
 
-    def stream(self) -> AsyncIterator[bytes]:
-        """Iterate the body with no whole-body size limit: the caller enforces its own."""
+    def batches(self) -> AsyncIterator[list[bytes]]:
+        """The body in batches of chunks as received, with no whole-body size limit (the
+        caller enforces its own)."""
         if isinstance(self._must_raise, RequestEntityTooLarge):
             self._must_raise = None
         self._max_content_length = None
-        return self
+        return _Batches(self)
 
     def limit(self, max_size: int) -> None:
         """Refuse (413) a body over ``max_size`` bytes, declared or received, when it is read."""
@@ -106,6 +107,11 @@ class BoundedBody(Body):
             await send_continue()
 
     async def __anext__(self) -> bytes:
+        chunks = await self.next_batch()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def next_batch(self) -> list[bytes]:
+        """Everything buffered, as received (nothing copied); wait for some if there is none."""
         if self._must_raise is not None:
             raise self._must_raise
         if not self._reading:
@@ -119,7 +125,7 @@ class BoundedBody(Body):
         chunks = self._chunks
         self.clear()
         self._has_data.clear()
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return chunks
 
     def __await__(self) -> Generator[Any, None, Any]:
         # Awaiting means "give me everything": the buffer must be allowed to grow.
@@ -132,6 +138,19 @@ class BoundedBody(Body):
         if self._must_raise is not None:
             raise self._must_raise
         return b"".join(self._chunks)
+
+
+class _Batches:
+    """Iterates a ``BoundedBody`` a batch at a time."""
+
+    def __init__(self, body: BoundedBody) -> None:
+        self._body = body
+
+    def __aiter__(self) -> _Batches:
+        return self
+
+    async def __anext__(self) -> list[bytes]:
+        return await self._body.next_batch()
 
 
 class BoundedRequest(Request):
@@ -205,9 +224,9 @@ def limit_body(request: Request, max_size: int) -> None:
         body.limit(max_size)
 
 
-def request_chunks(request: Request) -> AsyncIterator[bytes]:
-    """The request body as chunks of bounded size, without Quart's whole-body limit."""
+def request_batches(request: Request) -> AsyncIterator[list[bytes]]:
+    """The request body as batches of chunks (bounded in all), without Quart's body limit."""
     body = request.body
     if not isinstance(body, BoundedBody):
         raise TypeError("install_backpressure(app) must be called for streaming uploads")
-    return body.stream()
+    return body.batches()

@@ -130,8 +130,8 @@ def end_session() -> None:
     session.clear()
 
 
-def set_security_headers(response: Response) -> Response:
-    """Add the headers every response carries."""
+async def set_security_headers(response: Response) -> Response:
+    """Add the headers every response carries (async: Quart runs a sync hook in a thread)."""
     headers = response.headers
     for name, value in SECURITY_HEADERS.items():
         headers.setdefault(name, value)
