@@ -38,7 +38,7 @@ def write_file(path: Path, size: int, block: memoryview, *, fsync: bool) -> None
     descriptor = create_exclusive(path)
     try:
         for offset in range(0, size, len(block)):
-            write_all(descriptor, block[: min(len(block), size - offset)])
+            write_all(descriptor, [block[: min(len(block), size - offset)]])
     finally:
         sync_and_close(descriptor, fsync=fsync)
     if fsync:
