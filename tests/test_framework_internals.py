@@ -1,10 +1,11 @@
 """The private parts of Quart, Flask and Hypercorn that the project's adapters rely on.
 
 `quart_app/backpressure.py` subclasses Quart's request body and ASGI connection,
-`quart_app/h11_protocol.py` subclasses Hypercorn's HTTP/1.1 protocol, `quart_app/server.py`
-runs Hypercorn's worker, and the app factory removes a context processor Quart inherits from
-Flask. pyproject.toml pins the versions these were written against; when a new release changes
-one of these names, the test below says which, before anything subtler breaks.
+`quart_app/hypercorn_adapters.py` Hypercorn's HTTP/1.1 protocol and connection handler,
+`quart_app/server.py` runs Hypercorn's worker, and the app factory removes a context processor
+Quart inherits from Flask. pyproject.toml pins the versions these were written against; when a
+new release changes one of these names, the tests below say which, before anything subtler
+breaks.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ MODULE_ATTRIBUTES = [
     ("hypercorn.protocol", "H11Protocol"),
     ("hypercorn.protocol.h11", "H11Protocol"),
     ("hypercorn.asyncio.run", "worker_serve"),
+    ("hypercorn.asyncio.run", "TCPServer"),
+    ("hypercorn.asyncio.tcp_server", "MAX_RECV"),
     ("hypercorn.utils", "wrap_app"),
 ]
 
@@ -82,6 +85,15 @@ def test_hypercorns_h11_protocol_has_the_hooks_the_adapter_overrides() -> None:
     assert "they_are_waiting_for_100_continue" in source, (
         "H11Protocol._handle_events no longer asks h11 whether to send 100 Continue"
     )
+
+
+def test_hypercorns_connection_handler_reads_as_the_adapter_assumes() -> None:
+    from hypercorn.asyncio.tcp_server import TCPServer
+
+    source = inspect.getsource(TCPServer._read_data)
+    for used in ("self.reader.read(MAX_RECV)", "self.config.read_timeout", "RawData(data)"):
+        assert used in source, f"hypercorn.asyncio.tcp_server.TCPServer._read_data: {used}"
+    assert "Closed()" in source
 
 
 async def test_pages_render_without_a_thread_hop(monkeypatch: pytest.MonkeyPatch) -> None:
