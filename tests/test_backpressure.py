@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from quart_app.backpressure import BoundedBody, request_batches
+from quart_app.backpressure import BoundedBody, BufferBudget, request_batches
 
 
 def body(high_water: int = 10, max_content_length: int | None = None) -> BoundedBody:
@@ -88,3 +88,26 @@ async def test_data_sent_before_streaming_starts_is_kept_past_quarts_limit() -> 
     bounded.append(b"!")
     bounded.set_complete()
     assert [batch async for batch in iterator] == [[b"early bytes beyond the limit", b"!"]]
+
+
+@pytest.mark.parametrize(
+    ("streams", "share"),
+    [(0, 256 * 1024), (1, 256 * 1024), (4, 256 * 1024), (16, 128 * 1024), (64, 64 * 1024)],
+)
+def test_the_buffer_budget_is_shared_by_the_uploads_streaming(streams: int, share: int) -> None:
+    budget = BufferBudget(2 * 1024 * 1024, most=256 * 1024)
+    budget.streams = streams
+    assert budget.share() == share
+
+
+async def test_a_streaming_body_takes_a_share_and_gives_it_back() -> None:
+    budget = BufferBudget(1024 * 1024, most=512 * 1024)
+    bodies = [BoundedBody(None, None) for _ in range(4)]
+    for body in bodies:
+        body.budget = budget
+        body.batches()
+    assert budget.streams == 4 and budget.share() == 256 * 1024
+    for body in bodies:
+        body.stop_streaming()
+        body.stop_streaming()
+    assert budget.streams == 0

@@ -23,6 +23,7 @@ from .durable_files import (
     write_all,
 )
 from .errors import DigestMismatchError
+from .writer_thread import WriterThread
 
 _TEMP_SUFFIX: Final = ".part"
 _OWNER_SUFFIX: Final = ".owner"
@@ -40,6 +41,7 @@ class TempWriting:
     """How a store writes its temp files: with fsync or not, in which threads, counted where."""
 
     fsync: bool
+    writer: WriterThread
     flush_executor: Executor
     in_flight: InFlightBytes
 
@@ -155,11 +157,9 @@ class TempUpload:
     async def write(self, buffers: Sequence[memoryview | bytes]) -> None:
         """Append ``buffers``, in order, to the temp file."""
         assert self._descriptor is not None, "write after finish"
-        # One worker-thread hop both hashes and writes a whole batch: hashing on the event
-        # loop took a third of its time (see docs/performance.md).
-        busy = self._loop.run_in_executor(
-            None, _hash_and_write, self._hash, self._descriptor, buffers
-        )
+        # One hand-off to the writer thread both hashes and writes a whole batch: hashing
+        # on the event loop took a third of its time (see docs/performance.md).
+        busy = self._writing.writer.submit(_hash_and_write, self._hash, self._descriptor, buffers)
         self._busy = busy
         with full_disk_as_507():
             # Shielded: a cancelled caller must not close the descriptor under the thread.
