@@ -14,6 +14,7 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -61,8 +62,10 @@ class WriterThread:
                     outcomes.append((future, function(*args), None))
                 except BaseException as error:  # handed to the caller, who decides
                     outcomes.append((future, None, error))
-            if outcomes and self._loop is not None and not self._loop.is_closed():
-                self._loop.call_soon_threadsafe(_settle, outcomes)
+            if outcomes and self._loop is not None:
+                # A loop closed meanwhile has nobody left to tell.
+                with suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(_settle, outcomes)
             if self._stopping and not self._jobs:
                 return
 
