@@ -1,392 +1,77 @@
-"""Upload benchmark: quart_app against the obvious Quart port and Flask + gunicorn, on loopback.
+"""Upload benchmark: quart_app against the servers a user would compare it with, on loopback.
 
 Run from the repository root:
 
-    .venv/bin/python -m bench.uploads                 # all three servers, once
-    .venv/bin/python -m bench.uploads --runs 3 --servers quart_app
+    .venv/bin/python -m bench.uploads                 # every server and phase, once
+    .venv/bin/python -m bench.uploads --runs 3 --servers quart_app,fastapi_uvicorn
+    .venv/bin/python -m bench.uploads --phases get --get-seconds 3
 
-For each server it measures, in one run: aggregate MB/s of CONCURRENCY concurrent uploads of
-SIZE MiB each, p50/p99 latency of a page fetched every 20 ms during them, the growth and peak of
-the server's resident memory (whole process tree), MB/s and memory growth for one BIG MiB upload,
-and whether every stored file's SHA-256 matches what was sent. Load generation runs in separate
-processes that send pre-built bodies from memory over raw sockets; their CPU use is reported.
+Per server, each phase on a freshly started server:
+
+- burst: CONCURRENCY concurrent uploads of SIZE MiB each: aggregate MB/s, p50/p99 latency of a
+  page fetched every 20 ms during them, growth of the server's resident memory (whole process
+  tree), the server tree's CPU seconds per GB sent, and whether what was stored (or answered)
+  matches what was sent;
+- big: one BIG MiB upload: MB/s, memory growth, CPU seconds per GB, integrity;
+- get: GET / and GET /about over 64 keep-alive connections (servers with the site's pages only):
+  requests per second and p99 latency, after a warm-up.
+
+Then a table (one row per server and run, and the medians when --runs > 1), and the ratios the
+project is judged by, from the medians. Load generation runs in forked processes that send
+pre-built requests over raw sockets; their CPU use is reported. Results go to bench/results/.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import functools
 import hashlib
 import json
 import multiprocessing as mp
 import os
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import Connection
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import uvloop
 
-ROOT = Path(__file__).resolve().parent.parent
-API_KEY = "bench-api-key"
-BOUNDARY = b"benchboundary7MA4YWxkTrZu0gW"
-FIELD = "wordlist-upload"
-PAGE_INTERVAL = 0.020
+from .keep_alive_load import DRAIN_SECONDS, KeepAliveFigures, keep_alive_process
+from .load import (
+    BIG_HEAD,
+    MAX_PHASE_SECONDS,
+    TAIL,
+    Exchange,
+    big_payload,
+    big_process,
+    burst_body,
+    burst_process,
+    child,
+    exchange,
+    pages_process,
+    part_head,
+    payload,
+    sha256_hex,
+    upload_request,
+)
+from .process_tree import MemorySampler, process_tree, settle_rss, tree_cpu_seconds
+from .report import LEGEND, NOT_CHECKED, Result, judged_ratios, median_result, table
+from .servers import ROOT, SERVERS, Content, Server, make_server, running
+
 MIB = 1024 * 1024
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-MAX_PHASE_SECONDS = 600.0
-
-
-# ----------------------------------------------------------------------------- servers
-
-
-@dataclass
-class Server:
-    label: str
-    command: list[str]
-    env: dict[str, str]
-    upload_dir: Path
-    headers: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
-    port: int = 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def make_server(label: str, workdir: Path) -> Server:
-    upload_dir = workdir / f"{label}-uploads"
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    python = sys.executable
-    env = {"BENCH_UPLOAD_DIR": str(upload_dir), "PYTHONPATH": str(ROOT)}
-    if label in {"quart_app", "quart_app_nofsync"}:
-        env |= {
-            "QUART_UPLOAD_FOLDER": str(upload_dir),
-            "QUART_DATABASE": str(workdir / "bench.sqlite3"),
-            "QUART_API_KEY": API_KEY,
-            "QUART_SECRET_KEY": "bench-secret",
-            "QUART_DEMO_PASSWORD": "bench-password",
-            "QUART_UPLOAD_FSYNC": "false" if label == "quart_app_nofsync" else "true",
-        }
-        # As `make serve` runs it; the address comes last (see running()).
-        command = [python, "-m", "quart_app", "serve", "--config", "hypercorn.toml", "."]
-        return Server(label, command, env, upload_dir, {"X-API-Key": API_KEY})
-    if label == "quart_obvious":
-        # Hypercorn's defaults, as the obvious port would be served: one asyncio worker.
-        command = [python, "-m", "hypercorn", "bench.peers.quart_obvious:app"]
-        return Server(label, command, env, upload_dir)
-    if label == "quart_obvious_tuned":
-        # The same app under this project's hypercorn.toml, to separate app from server tuning.
-        env["UV_TCP_SINGLE_ACCEPT"] = "1"  # as quart_app/asgi.py sets it
-        command = [python, "-m", "hypercorn", "--config", "hypercorn.toml"]
-        return Server(label, [*command, "bench.peers.quart_obvious:app"], env, upload_dir)
-    if label == "flask_gunicorn":
-        # gunicorn's default 30 s worker timeout would kill the 1 GiB upload.
-        command = [python, "-m", "gunicorn", "--workers", "2", "--timeout", "900"]
-        return Server(label, [*command, "bench.peers.flask_app:app"], env, upload_dir)
-    raise ValueError(label)
-
-
-@contextmanager
-def running(server: Server, log: Path) -> Iterator[Server]:
-    server.port = free_port()
-    bind = ["--bind", f"127.0.0.1:{server.port}"]
-    # The last word is the app to serve ("." for quart-app serve, which knows its app).
-    *options, app = server.command
-    command = [*options, *bind, *([app] if app != "." else [])]
-    with log.open("ab") as log_file:
-        server.process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **server.env}, stdout=log_file, stderr=log_file
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with suppress(OSError), socket.create_connection(("127.0.0.1", server.port), 0.2):
-                break
-            if server.process.poll() is not None:
-                raise RuntimeError(f"{server.label} exited; see {log}")
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(f"{server.label} did not start; see {log}")
-        time.sleep(1.0)  # let every worker finish importing
-        yield server
-    finally:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
-# ----------------------------------------------------------------------------- process tree
-
-
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with suppress(OSError), open(f"/proc/{entry}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    return children
-
-
-def process_tree(root: int) -> list[int]:
-    children = _children_map()
-    tree, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        tree.append(pid)
-        pending.extend(children.get(pid, []))
-    return tree
-
-
-def tree_rss(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        with suppress(OSError), open(f"/proc/{pid}/statm", "rb") as statm:
-            total += int(statm.read().split()[1]) * PAGE_SIZE
-    return total
-
-
-def tree_cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        with suppress(OSError), open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLOCK_TICKS
-
-
-class MemorySampler:
-    """Samples the server tree's RSS every 10 ms in a thread; keeps the peak."""
-
-    def __init__(self, root: int) -> None:
-        self.pids = process_tree(root)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> MemorySampler:
-        self.peak = tree_rss(self.pids)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.01):
-            self.peak = max(self.peak, tree_rss(self.pids))
-
-
-# ----------------------------------------------------------------------------- raw-socket HTTP
-
-
-def upload_request(port: int, headers: dict[str, str], head: bytes, length: int) -> bytes:
-    lines = [
-        "POST /upload HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY.decode()}",
-        f"Content-Length: {length}",
-        "Accept: application/json",
-        "Connection: close",
-        *(f"{name}: {value}" for name, value in headers.items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + head
-
-
-def part_head(filename: str) -> bytes:
-    return (
-        b"--" + BOUNDARY + b"\r\n"
-        b'Content-Disposition: form-data; name="' + FIELD.encode() + b'"; '
-        b'filename="' + filename.encode() + b'"\r\n'
-        b"Content-Type: application/octet-stream\r\n\r\n"
-    )
-
-
-TAIL = b"\r\n--" + BOUNDARY + b"--\r\n"
-
-
-def payload(index: int, size: int, block: bytes) -> bytes:
-    """Distinct payloads from one random block: the first 8 bytes number them."""
-    return index.to_bytes(8, "big") + block[8:size]
-
-
-async def read_response(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> tuple[int, bytes]:
-    data = bytearray()
-    while b"\r\n\r\n" not in data:
-        chunk = await loop.sock_recv(sock, 65536)
-        if not chunk:
-            raise ConnectionError("closed before the response headers")
-        data += chunk
-    head, _, body = bytes(data).partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = None
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    while length is None or len(body) < length:
-        chunk = await loop.sock_recv(sock, 65536)
-        if not chunk:
-            break
-        body += chunk
-    return status, body
-
-
-async def exchange(
-    port: int, parts: list[bytes | memoryview], *, timeout: float
-) -> tuple[int, bytes, float]:
-    loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(timeout):
-            await loop.sock_connect(sock, ("127.0.0.1", port))
-            for part in parts:
-                await loop.sock_sendall(sock, part)
-            status, body = await read_response(loop, sock)
-    except (OSError, TimeoutError) as error:
-        return 0, repr(error).encode(), time.perf_counter() - started
-    finally:
-        sock.close()
-    return status, body, time.perf_counter() - started
-
-
-# ----------------------------------------------------------------------------- load processes
-
-
-def _cpu() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-def burst_process(
-    port: int, headers: dict[str, str], count: int, size: int, block: bytes, conn: Connection
-) -> None:
-    """Send `count` concurrent uploads; report statuses, bodies, timings and own CPU."""
-    requests = []
-    for index in range(count):
-        content = payload(index, size, block)
-        body = part_head(f"burst-{index}.bin") + content + TAIL
-        requests.append(upload_request(port, headers, b"", len(body)) + body)
-    conn.send("ready")
-    conn.recv()
-
-    async def run() -> list[tuple[int, bytes, float]]:
-        jobs = [exchange(port, [memoryview(r)], timeout=MAX_PHASE_SECONDS) for r in requests]
-        return await asyncio.gather(*jobs)
-
-    cpu, started = _cpu(), time.perf_counter()
-    results = uvloop.run(run())
-    conn.send((results, started, time.perf_counter(), _cpu() - cpu))
-
-
-def big_process(
-    port: int, headers: dict[str, str], size: int, block: bytes, conn: Connection
-) -> None:
-    """Stream one upload of `size` bytes built from a repeated block."""
-    head = part_head("big.bin")
-    body_length = len(head) + size + len(TAIL)
-    first = upload_request(port, headers, head, body_length)
-    blocks: list[bytes | memoryview] = [first]
-    view = memoryview(block)
-    remaining = size
-    while remaining:
-        piece = view[: min(len(block), remaining)]
-        blocks.append(piece)
-        remaining -= len(piece)
-    blocks.append(TAIL)
-    conn.send("ready")
-    conn.recv()
-    cpu, started = _cpu(), time.perf_counter()
-    result = uvloop.run(exchange(port, blocks, timeout=MAX_PHASE_SECONDS))
-    conn.send((result, started, time.perf_counter(), _cpu() - cpu))
-
-
-def pages_process(port: int, stop: Any, conn: Connection) -> None:
-    """GET / every 20 ms on a fresh connection until told to stop; report (start, latency)."""
-    request = f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
-
-    async def run() -> list[tuple[float, float, int]]:
-        samples = []
-        start = time.perf_counter()
-        for tick in range(int(MAX_PHASE_SECONDS / PAGE_INTERVAL)):
-            if stop.is_set():
-                break
-            delay = start + tick * PAGE_INTERVAL - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            sent = time.perf_counter()
-            status, _, seconds = await exchange(port, [request], timeout=30)
-            samples.append((sent, seconds, status))
-        return samples
-
-    conn.send("ready")
-    conn.send(uvloop.run(run()))
-
-
-@contextmanager
-def child(target: Callable[..., None], *args: Any) -> Iterator[Connection]:
-    parent_end, child_end = mp.Pipe()
-    process = mp.get_context("fork").Process(target=target, args=(*args, child_end), daemon=True)
-    process.start()
-    try:
-        if not parent_end.poll(120):
-            raise RuntimeError(f"{target.__name__} did not get ready")
-        assert parent_end.recv() == "ready"
-        yield parent_end
-    finally:
-        process.join(timeout=MAX_PHASE_SECONDS)
-        if process.is_alive():
-            process.kill()
-
-
-# ----------------------------------------------------------------------------- scenario
-
-
-@dataclass
-class Result:
-    server: str
-    burst_mb_s: float = 0.0
-    burst_seconds: float = 0.0
-    burst_ok: int = 0
-    page_p50_ms: float = 0.0
-    page_p99_ms: float = 0.0
-    pages: int = 0
-    burst_rss_growth_mib: float = 0.0
-    burst_rss_peak_mib: float = 0.0
-    burst_intact: str = ""
-    server_cpu_share: float = 0.0
-    loadgen_cpu_share: float = 0.0
-    big_mb_s: float = 0.0
-    big_status: int = 0
-    big_rss_growth_mib: float = 0.0
-    big_intact: str = ""
-    notes: list[str] = field(default_factory=list)
+CORES = os.cpu_count() or 1
+PHASES = ("burst", "big", "get")
+GET_PATHS = {"root": "/", "about": "/about"}
 
 
 def stored_digests(folder: Path) -> list[str]:
+    """The SHA-256 of every file stored in ``folder``."""
     digests = []
     for path in sorted(folder.iterdir()):
         if path.is_file() and not path.name.startswith("."):
@@ -398,7 +83,19 @@ def stored_digests(folder: Path) -> list[str]:
     return digests
 
 
+def answered_digest(status: int, body: bytes) -> str | None:
+    """The SHA-256 a server put in its 201 answer: quart_app's per file, the ceiling's whole."""
+    if status != 201:
+        return None
+    try:
+        answer = json.loads(body)
+        return str(answer["sha256"] if "sha256" in answer else answer["files"][0]["sha256"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
 def clear(folder: Path) -> None:
+    """Remove the stored uploads (and quart_app's metadata) between phases."""
     for path in folder.iterdir():
         if path.is_file() and not path.name.startswith("."):
             path.unlink()
@@ -407,31 +104,42 @@ def clear(folder: Path) -> None:
             path.mkdir()
 
 
-def settle_rss(pids: list[int]) -> int:
-    samples = []
-    for _ in range(10):
-        samples.append(tree_rss(pids))
-        time.sleep(0.05)
-    return min(samples)
-
-
 def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of ``values``."""
     ordered = sorted(values)
     return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)]
 
 
+def intact(
+    server: Server,
+    expected: Callable[[Content], list[str]],
+    answers: list[Exchange],
+    notes: list[str],
+    phase: str,
+) -> str:
+    """How many uploads passed every check the server allows, as "passed/sent"."""
+    passed = []
+    if server.stored:
+        want = expected(server.stored)
+        got = stored_digests(server.upload_dir)
+        passed.append((Counter(got) & Counter(want)).total())
+        if sorted(got) != sorted(want):
+            notes.append(f"{phase}: stored {len(got)} files, digests differ from the sent")
+    if server.answered:
+        want = expected(server.answered)
+        answered = [answered_digest(status, body) for status, body, _ in answers]
+        passed.append(sum(mine == sent for mine, sent in zip(answered, want, strict=True)))
+        if answered != want:
+            notes.append(f"{phase}: answered digests differ from the sent")
+    return f"{min(passed)}/{len(answers)}" if passed else NOT_CHECKED
+
+
 def warm_up(server: Server, block: bytes, result: Result) -> list[int]:
-    """A few small uploads, then the server's processes once their memory has settled."""
-    warm = payload(10_000, 64 * 1024, block)
-    body = part_head("warm.bin") + warm + TAIL
+    """A few small uploads, then the server's processes."""
+    body = part_head("warm.bin") + payload(10_000, 64 * 1024, block) + TAIL
+    request = upload_request(server.port, server.headers, b"", len(body)) + body
     for _ in range(4):
-        status, _, _ = uvloop.run(
-            exchange(
-                server.port,
-                [upload_request(server.port, server.headers, b"", len(body)) + body],
-                timeout=30,
-            )
-        )
+        status, _, _ = uvloop.run(exchange(server.port, [request], timeout=30))
         if status != 201:
             result.notes.append(f"warm-up upload answered {status}")
     clear(server.upload_dir)
@@ -439,45 +147,39 @@ def warm_up(server: Server, block: bytes, result: Result) -> list[int]:
     return process_tree(server.process.pid)
 
 
-def run_server(server: Server, args: argparse.Namespace, block: bytes, log: Path) -> Result:
-    """Both phases, each on a freshly started server so that neither inherits the other's heap."""
-    result = Result(server.label)
-    with running(server, log):
-        burst_phase(server, args, block, result)
-    if args.big_mib:
-        with running(server, log):
-            big_phase(server, args, block, result)
-    return result
-
-
 def burst_phase(server: Server, args: argparse.Namespace, block: bytes, result: Result) -> None:
+    """CONCURRENCY uploads at once while a page is fetched every 20 ms."""
     size = args.size_mib * MIB
     pids = warm_up(server, block, result)
-    pid = pids[0]
     baseline = settle_rss(pids)
-    expected = sorted(
-        hashlib.sha256(payload(i, size, block)).hexdigest() for i in range(args.concurrency)
-    )
+
+    @functools.cache
+    def expected(content: Content) -> list[str]:
+        if content == "payload":
+            return [sha256_hex(payload(i, size, block)) for i in range(args.concurrency)]
+        return [sha256_hex(burst_body(i, size, block)) for i in range(args.concurrency)]
+
     stop = mp.get_context("fork").Event()
     burst_args = (server.port, server.headers, args.concurrency, size, block)
     with (
         child(burst_process, *burst_args) as burst,
         child(pages_process, server.port, stop) as pages,
-        MemorySampler(pid) as memory,
+        MemorySampler(pids) as memory,
     ):
         time.sleep(0.2)  # a few quiet page fetches first
         cpu_before = tree_cpu_seconds(pids)
         burst.send("go")
         if not burst.poll(MAX_PHASE_SECONDS):
             raise RuntimeError("burst did not finish")
-        responses, started, ended, loadgen_cpu = burst.recv()
+        answers, started, ended, loadgen_cpu = burst.recv()
         server_cpu = tree_cpu_seconds(pids) - cpu_before
         stop.set()
         samples = pages.recv()
     wall = ended - started
+    sent_gb = args.concurrency * size / 1e9
     result.burst_seconds = wall
-    result.burst_ok = sum(1 for status, _, _ in responses if status == 201)
-    result.burst_mb_s = args.concurrency * size / wall / 1e6
+    result.burst_ok = sum(1 for status, _, _ in answers if status == 201)
+    result.burst_mb_s = sent_gb * 1000 / wall
     during = [seconds * 1000 for sent, seconds, _ in samples if started <= sent <= ended]
     failed_pages = sum(1 for sent, _, status in samples if started <= sent and status != 200)
     if failed_pages:
@@ -488,125 +190,210 @@ def burst_phase(server: Server, args: argparse.Namespace, block: bytes, result: 
         result.page_p99_ms = percentile(during, 0.99)
     result.burst_rss_growth_mib = (memory.peak - baseline) / MIB
     result.burst_rss_peak_mib = memory.peak / MIB
-    result.server_cpu_share = server_cpu / (wall * os.cpu_count())  # type: ignore[operator]
-    result.loadgen_cpu_share = loadgen_cpu / (wall * os.cpu_count())  # type: ignore[operator]
-    got = stored_digests(server.upload_dir)
-    intact = sorted(got) == expected
-    result.burst_intact = f"{sum(1 for d in got if d in set(expected))}/{len(expected)}"
-    if not intact:
-        result.notes.append(f"burst: stored {len(got)} files, digests differ")
-    if server.label.startswith("quart_app"):
-        answered = sorted(
-            json.loads(body)["files"][0]["sha256"]
-            for status, body, _ in responses
-            if status == 201
-        )
-        if answered != expected:
-            result.notes.append("burst: answered digests differ from the sent ones")
+    result.burst_cpu_s_per_gb = server_cpu / sent_gb
+    result.server_cpu_share = server_cpu / (wall * CORES)
+    result.loadgen_cpu_share = loadgen_cpu / (wall * CORES)
+    result.burst_intact = intact(server, expected, answers, result.notes, "burst")
     clear(server.upload_dir)
 
 
 def big_phase(server: Server, args: argparse.Namespace, block: bytes, result: Result) -> None:
+    """One upload of BIG MiB, streamed."""
     pids = warm_up(server, block, result)
-    pid = pids[0]
-    big_size = args.big_mib * MIB
+    size = args.big_mib * MIB
     big_block = payload(20_000, 8 * MIB, block)
-    digest = hashlib.sha256()
-    remaining = big_size
-    while remaining:
-        digest.update(big_block[: min(len(big_block), remaining)])
-        remaining -= min(len(big_block), remaining)
+
+    @functools.cache
+    def expected(content: Content) -> list[str]:
+        pieces = big_payload(size, big_block)
+        return [
+            sha256_hex(*pieces) if content == "payload" else sha256_hex(BIG_HEAD, *pieces, TAIL)
+        ]
+
     baseline = settle_rss(pids)
-    big_args = (server.port, server.headers, big_size, big_block)
-    with child(big_process, *big_args) as big, MemorySampler(pid) as memory:
+    big_args = (server.port, server.headers, size, big_block)
+    with child(big_process, *big_args) as big, MemorySampler(pids) as memory:
+        cpu_before = tree_cpu_seconds(pids)
         big.send("go")
         if not big.poll(MAX_PHASE_SECONDS):
             raise RuntimeError("big upload did not finish")
-        (status, body, _), started, ended, _ = big.recv()
+        answer, started, ended, _ = big.recv()
+        server_cpu = tree_cpu_seconds(pids) - cpu_before
+    status, body, _ = answer
     result.big_status = status
-    result.big_mb_s = big_size / (ended - started) / 1e6
+    result.big_mb_s = size / (ended - started) / 1e6
     result.big_rss_growth_mib = (memory.peak - baseline) / MIB
-    got = stored_digests(server.upload_dir)
-    result.big_intact = "1/1" if got == [digest.hexdigest()] else f"0/1 ({len(got)})"
+    result.big_cpu_s_per_gb = server_cpu / (size / 1e9)
+    result.big_intact = intact(server, expected, [answer], result.notes, "1 GiB")
     if status != 201:
         result.notes.append(f"big upload answered {status}: {body[:120]!r}")
     clear(server.upload_dir)
 
 
-# ----------------------------------------------------------------------------- report
+def _keep_alive_load(
+    server: Server, path: str, pids: list[int], args: argparse.Namespace
+) -> tuple[list[KeepAliveFigures], float]:
+    """GET ``path`` from several load processes; their figures and the server's CPU seconds."""
+    per_process = [args.get_connections // args.get_procs] * args.get_procs
+    for index in range(args.get_connections % args.get_procs):
+        per_process[index] += 1
+    timing = (args.get_warmup, args.get_seconds)
+    with ExitStack() as stack:
+        loads = [
+            stack.enter_context(child(keep_alive_process, server.port, path, count, *timing))
+            for count in per_process
+        ]
+        for load in loads:
+            load.send("go")
+        time.sleep(args.get_warmup)
+        cpu_before = tree_cpu_seconds(pids)
+        time.sleep(args.get_seconds)
+        server_cpu = tree_cpu_seconds(pids) - cpu_before
+        figures = []
+        for load in loads:
+            if not load.poll(DRAIN_SECONDS + 30):
+                raise RuntimeError(f"GET {path}: a load process did not report")
+            figures.append(load.recv())
+    return figures, server_cpu
 
 
-COLUMNS = [
-    ("server", "server", "{}"),
-    ("burst_mb_s", "MB/s", "{:.0f}"),
-    ("burst_ok", "ok", "{}"),
-    ("pages", "pages", "{}"),
-    ("page_p50_ms", "p50 ms", "{:.1f}"),
-    ("page_p99_ms", "p99 ms", "{:.1f}"),
-    ("burst_rss_growth_mib", "+MiB", "{:.1f}"),
-    ("burst_rss_peak_mib", "peak MiB", "{:.0f}"),
-    ("burst_intact", "intact", "{}"),
-    ("server_cpu_share", "srv CPU", "{:.0%}"),
-    ("loadgen_cpu_share", "gen CPU", "{:.0%}"),
-    ("big_mb_s", "1G MB/s", "{:.0f}"),
-    ("big_rss_growth_mib", "1G +MiB", "{:.1f}"),
-    ("big_intact", "1G intact", "{}"),
-]
+def get_phase(server: Server, args: argparse.Namespace, result: Result) -> None:
+    """GET / and GET /about over keep-alive connections, one path after the other."""
+    assert server.process is not None
+    pids = process_tree(server.process.pid)
+    loadgen_shares, server_shares = [], []
+    for key, path in GET_PATHS.items():
+        figures, server_cpu = _keep_alive_load(server, path, pids, args)
+        latencies = [latency for figure in figures for latency in figure.latencies]
+        setattr(result, f"get_{key}_rps", len(latencies) / args.get_seconds)
+        if latencies:
+            setattr(result, f"get_{key}_p99_ms", percentile(latencies, 0.99) * 1000)
+        loadgen_cpu = sum(figure.cpu_seconds for figure in figures)
+        loadgen_shares.append(loadgen_cpu / (args.get_seconds * CORES))
+        server_shares.append(server_cpu / (args.get_seconds * CORES))
+        errors = sum(figure.errors for figure in figures)
+        if errors:
+            result.notes.append(f"GET {path}: {errors} errors (non-200, refused or cut off)")
+        reconnects = sum(figure.reconnects for figure in figures)
+        if reconnects > len(latencies) / 2:
+            result.notes.append(
+                f"GET {path}: the server closed connections {reconnects} times "
+                "(no keep-alive): most requests paid for a new connection"
+            )
+    result.get_loadgen_cpu_share = max(loadgen_shares)
+    result.get_server_cpu_share = max(server_shares)
 
 
-def table(results: list[Result]) -> str:
-    rows = [[title for _, title, _ in COLUMNS]]
-    for result in results:
-        values = asdict(result)
-        rows.append([fmt.format(values[key]) for key, _, fmt in COLUMNS])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = [
-        "| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |"
-        for row in rows
-    ]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+def run_server(server: Server, args: argparse.Namespace, block: bytes, log: Path) -> Result:
+    """Each phase that applies to the server, each on a freshly started server so that none
+    inherits another's heap."""
+    result = Result(server.label)
+    phases: dict[str, tuple[bool, Callable[[], None]]] = {
+        "burst": (server.uploads, lambda: burst_phase(server, args, block, result)),
+        "big": (
+            server.uploads and args.big_mib > 0,
+            lambda: big_phase(server, args, block, result),
+        ),
+        "get": (server.site_pages, lambda: get_phase(server, args, result)),
+    }
+    for name in args.phases:
+        applies, measure = phases[name]
+        if not applies:
+            continue
+        try:
+            with running(server, log):
+                measure()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+            # One peer failing should not cost the figures of the others.
+            result.notes.append(f"{name} phase failed: {error}")
+            clear(server.upload_dir)
+    return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--servers",
-        default="quart_app,quart_app_nofsync,quart_obvious,quart_obvious_tuned,flask_gunicorn",
-    )
+def _names(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    def parse(value: str) -> list[str]:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown: {', '.join(unknown)}; choose from {', '.join(choices)}"
+            )
+        return names
+
+    return parse
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return number
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--servers", type=_names(SERVERS), default=list(SERVERS))
+    parser.add_argument("--phases", type=_names(PHASES), default=list(PHASES))
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--size-mib", type=int, default=8)
     parser.add_argument("--big-mib", type=int, default=1024)
-    parser.add_argument("--runs", type=int, default=1)
-    args = parser.parse_args()
+    parser.add_argument("--get-connections", type=int, default=64)
+    parser.add_argument("--get-procs", type=int, default=2, help="GET load processes")
+    parser.add_argument("--get-warmup", type=_positive, default=2.0, help="seconds")
+    parser.add_argument("--get-seconds", type=_positive, default=10.0, help="seconds, per path")
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = parse_args()
     block = os.urandom(8 * MIB)
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(exist_ok=True)
-    all_results: list[Result] = []
+    results: list[Result] = []
+    integrity: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-uploads-") as workdir:
         for run in range(args.runs):
-            for label in args.servers.split(","):
+            for label in args.servers:
                 server = make_server(label, Path(workdir))
-                result = run_server(server, args, block, results_dir / f"{label}.log")
-                all_results.append(result)
+                if server.uploads and {"burst", "big"} & set(args.phases):
+                    integrity[label] = server.integrity()
+                results.append(run_server(server, args, block, results_dir / f"{label}.log"))
                 print(f"run {run + 1}: {label} done", file=sys.stderr, flush=True)
-    print(table(all_results))
-    for result in all_results:
-        for note in result.notes:
-            print(f"note: {result.server}: {note}")
-    if args.runs > 1:
-        for label in args.servers.split(","):
-            mine = [r.burst_mb_s for r in all_results if r.server == label]
-            p99 = [r.page_p99_ms for r in all_results if r.server == label]
-            print(
-                f"{label}: MB/s best {max(mine):.0f} spread {min(mine):.0f}-{max(mine):.0f} "
-                f"(median {statistics.median(mine):.0f}); p99 ms {min(p99):.1f}-{max(p99):.1f}"
-            )
+    medians = {label: median_result(label, results) for label in args.servers}
+    ratios = judged_ratios(medians)
+
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (results_dir / f"uploads-{stamp}.json").write_text(
-        json.dumps([asdict(r) for r in all_results], indent=2)
+        json.dumps(
+            {
+                "options": vars(args),
+                "results": [asdict(r) for r in results],
+                "medians": [asdict(m) for m in medians.values()],
+                "ratios": [ratio.as_dict() for ratio in ratios],
+                "integrity": integrity,
+            },
+            indent=2,
+        )
     )
+
+    print(table(results))
+    if args.runs > 1:
+        print(f"\nMedians over {args.runs} runs:\n")
+        print(table(list(medians.values())))
+    print(f"\n{LEGEND}\n\nIntegrity checked:")
+    for label, checked in integrity.items():
+        print(f"  {label}: {checked}")
+    notes = [f"  {r.server}: {note}" for r in results for note in r.notes]
+    if notes:
+        print("\nNotes:", *notes, sep="\n")
+    print(
+        "\nRatios the project is judged by (medians of this run; — where a figure was not"
+        "\nmeasured: quart_app_nofsync has no GET phase, its pages being quart_app's):"
+    )
+    for ratio in ratios:
+        print(f"  {ratio.line()}")
 
 
 if __name__ == "__main__":

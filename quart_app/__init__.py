@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask.templating import (
+    _default_template_ctx_processor as flask_default_context_processor,
+)
 from quart import Quart
 
 from . import db, upload_settings
@@ -53,7 +56,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
 
     for blueprint in (pages.bp, users.bp, stores.bp, auth.bp, api.bp, uploads.bp):
         app.register_blueprint(blueprint)
+    _drop_flasks_context_processor(app)
     return app
+
+
+def _drop_flasks_context_processor(app: Quart) -> None:
+    """Remove the sync context processor every Quart blueprint inherits from Flask's Scaffold.
+
+    It reads Flask's context variables, which Quart never sets, so it adds nothing; but being
+    sync, Quart runs it in a worker thread on every page a blueprint renders.
+    """
+    for processors in app.template_context_processors.values():
+        processors[:] = [p for p in processors if p is not flask_default_context_processor]
 
 
 async def _template_globals() -> dict[str, Any]:

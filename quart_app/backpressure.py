@@ -23,6 +23,25 @@ from .interim_responses import send_continue
 from .upload_engine.limits import KIB
 
 DEFAULT_HIGH_WATER = 256 * KIB
+LEAST_HIGH_WATER = 64 * KIB
+
+
+class BufferBudget:
+    """Request-body buffer shared by the uploads streaming in one process.
+
+    A lone upload may buffer up to ``most`` bytes, so that receiving overlaps writing; many
+    at once share ``total`` (never less than ``LEAST_HIGH_WATER`` each), so that memory
+    stops growing with the number of uploads.
+    """
+
+    def __init__(self, total: int, *, most: int) -> None:
+        self.total = total
+        self.most = most
+        self.streams = 0
+
+    def share(self) -> int:
+        """How much one streaming upload may buffer now."""
+        return max(LEAST_HIGH_WATER, min(self.most, self.total // max(self.streams, 1)))
 
 
 class BoundedBody(Body):
@@ -33,6 +52,7 @@ class BoundedBody(Body):
     """
 
     high_water: int = DEFAULT_HIGH_WATER
+    budget: BufferBudget | None = None
 
     def __init__(
         self, expected_content_length: int | None, max_content_length: int | None
@@ -47,6 +67,7 @@ class BoundedBody(Body):
         self._bounded = True
         self._abandoned = False
         self._reading = False
+        self._streaming = False
 
     def append(self, data: bytes) -> None:
         """Buffer ``data`` without waiting (Quart's interface, used by tests and ``put``)."""
@@ -67,16 +88,31 @@ class BoundedBody(Body):
     async def put(self, data: bytes) -> None:
         """Buffer ``data``, then wait until the reader has taken what is buffered."""
         self.append(data)
-        if self._bounded and self._buffered >= self.high_water:
+        if self._bounded and self._buffered >= self._high_water():
             self._room.clear()
             await self._room.wait()
 
-    def stream(self) -> AsyncIterator[bytes]:
-        """Iterate the body with no whole-body size limit: the caller enforces its own."""
+    def _high_water(self) -> int:
+        if self._streaming and self.budget is not None:
+            return self.budget.share()
+        return self.high_water
+
+    def stop_streaming(self) -> None:
+        """Give back this body's share of the budget (the request is over)."""
+        if self._streaming and self.budget is not None:
+            self.budget.streams -= 1
+        self._streaming = False
+
+    def batches(self) -> AsyncIterator[list[bytes]]:
+        """The body in batches of chunks as received, with no whole-body size limit (the
+        caller enforces its own)."""
         if isinstance(self._must_raise, RequestEntityTooLarge):
             self._must_raise = None
         self._max_content_length = None
-        return self
+        if not self._streaming and self.budget is not None:
+            self.budget.streams += 1
+        self._streaming = True
+        return _Batches(self)
 
     def limit(self, max_size: int) -> None:
         """Refuse (413) a body over ``max_size`` bytes, declared or received, when it is read."""
@@ -106,6 +142,11 @@ class BoundedBody(Body):
             await send_continue()
 
     async def __anext__(self) -> bytes:
+        chunks = await self.next_batch()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def next_batch(self) -> list[bytes]:
+        """Everything buffered, as received (nothing copied); wait for some if there is none."""
         if self._must_raise is not None:
             raise self._must_raise
         if not self._reading:
@@ -119,7 +160,7 @@ class BoundedBody(Body):
         chunks = self._chunks
         self.clear()
         self._has_data.clear()
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return chunks
 
     def __await__(self) -> Generator[Any, None, Any]:
         # Awaiting means "give me everything": the buffer must be allowed to grow.
@@ -132,6 +173,19 @@ class BoundedBody(Body):
         if self._must_raise is not None:
             raise self._must_raise
         return b"".join(self._chunks)
+
+
+class _Batches:
+    """Iterates a ``BoundedBody`` a batch at a time."""
+
+    def __init__(self, body: BoundedBody) -> None:
+        self._body = body
+
+    def __aiter__(self) -> _Batches:
+        return self
+
+    async def __anext__(self) -> list[bytes]:
+        return await self._body.next_batch()
 
 
 class BoundedRequest(Request):
@@ -167,14 +221,19 @@ class BackpressureHTTPConnection(ASGIHTTPConnection):
             await super().handle_messages(request, receive)
             return
         body.high_water = self.app.config.get("UPLOAD_BUFFER_SIZE", DEFAULT_HIGH_WATER)
-        while True:
-            message = await receive()
-            if message["type"] == "http.request":
-                await body.put(message.get("body", b""))
-                if not message.get("more_body", False):
-                    body.set_complete()
-            elif message["type"] == "http.disconnect":
-                return
+        body.budget = self.app.extensions.get(_BUDGET_KEY)
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.request":
+                    await body.put(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        body.set_complete()
+                elif message["type"] == "http.disconnect":
+                    return
+        finally:
+            # Cancelled once the handler has answered, or the client has gone.
+            body.stop_streaming()
 
     async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
         """Handle the request; once a response starts, unread body bytes are dropped."""
@@ -190,8 +249,15 @@ class BackpressureHTTPConnection(ASGIHTTPConnection):
         await super().handle_request(request, cast(ASGISendCallable, send_and_release))
 
 
+_BUDGET_KEY = "upload_buffer_budget"
+
+
 def install_backpressure(app: Quart) -> None:
     """Make ``app`` use bounded request bodies and the backpressure connection class."""
+    app.extensions[_BUDGET_KEY] = BufferBudget(
+        app.config.get("UPLOAD_BUFFER_TOTAL", 8 * DEFAULT_HIGH_WATER),
+        most=app.config.get("UPLOAD_BUFFER_SIZE", DEFAULT_HIGH_WATER),
+    )
     if not issubclass(app.request_class, BoundedRequest):
         bounded = type(app.request_class.__name__, (BoundedRequest, app.request_class), {})
         app.request_class = cast(type[Request], bounded)
@@ -205,9 +271,9 @@ def limit_body(request: Request, max_size: int) -> None:
         body.limit(max_size)
 
 
-def request_chunks(request: Request) -> AsyncIterator[bytes]:
-    """The request body as chunks of bounded size, without Quart's whole-body limit."""
+def request_batches(request: Request) -> AsyncIterator[list[bytes]]:
+    """The request body as batches of chunks (bounded in all), without Quart's body limit."""
     body = request.body
     if not isinstance(body, BoundedBody):
         raise TypeError("install_backpressure(app) must be called for streaming uploads")
-    return body.stream()
+    return body.batches()

@@ -38,6 +38,8 @@ def default_config() -> dict[str, Any]:
         "UPLOAD_IDLE_TIMEOUT": 30.0,
         "UPLOAD_FSYNC": True,
         "UPLOAD_BUFFER_SIZE": 256 * 1024,
+        # Shared by the uploads streaming in one worker: many at once get less each.
+        "UPLOAD_BUFFER_TOTAL": 4 * 1024 * 1024,
         "UPLOADS_PER_PAGE": 50,
         "SESSION_COOKIE_NAME": "quart_app_session",
         "SESSION_COOKIE_HTTPONLY": True,

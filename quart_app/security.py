@@ -18,7 +18,7 @@ _CSRF_SESSION_KEY = "_csrf"
 _USER_SESSION_KEY = "user"
 _GENERATION_SESSION_KEY = "generation"
 
-# Every response carries these, the server's own error answers included (h11_protocol.py).
+# Every response carries these, the server's own error answers included (hypercorn_adapters.py).
 SECURITY_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "X-Content-Type-Options": "nosniff",
@@ -130,8 +130,8 @@ def end_session() -> None:
     session.clear()
 
 
-def set_security_headers(response: Response) -> Response:
-    """Add the headers every response carries."""
+async def set_security_headers(response: Response) -> Response:
+    """Add the headers every response carries (async: Quart runs a sync hook in a thread)."""
     headers = response.headers
     for name, value in SECURITY_HEADERS.items():
         headers.setdefault(name, value)

@@ -37,7 +37,7 @@ from hypercorn.config import Config, Sockets
 from hypercorn.utils import wrap_app
 from quart import Quart
 
-from . import h11_protocol
+from . import hypercorn_adapters
 from .upload_settings import begin_shutdown
 
 APPLICATION: Final = "quart_app.asgi:app"
@@ -132,7 +132,7 @@ def _run_worker(config: Config, sockets: Sockets, stop: EventType) -> None:
     """One worker process: Hypercorn serving the app until the master or a SIGTERM says stop."""
     # Ctrl-C reaches every process of the terminal's group: the master alone decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    h11_protocol.install()
+    hypercorn_adapters.install()
     module_name, _, attribute = APPLICATION.partition(":")
     app = getattr(importlib.import_module(module_name), attribute)
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None

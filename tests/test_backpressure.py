@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from quart_app.backpressure import BoundedBody, request_chunks
+from quart_app.backpressure import BoundedBody, BufferBudget, request_batches
 
 
 def body(high_water: int = 10, max_content_length: int | None = None) -> BoundedBody:
@@ -67,24 +67,47 @@ async def test_quart_size_limit_applies_unless_streamed() -> None:
     with pytest.raises(RequestEntityTooLarge):
         await limited.__anext__()
     streamed = BoundedBody(100, 10)
-    iterator = streamed.stream()
+    iterator = streamed.batches()
     streamed.append(b"y" * 100)
     streamed.set_complete()
-    assert [chunk async for chunk in iterator] == [b"y" * 100]
+    assert [batch async for batch in iterator] == [[b"y" * 100]]
 
 
-async def test_request_chunks_needs_backpressure_installed() -> None:
+async def test_request_batches_needs_backpressure_installed() -> None:
     class PlainRequest:
         body = object()
 
     with pytest.raises(TypeError):
-        request_chunks(PlainRequest())  # type: ignore[arg-type]
+        request_batches(PlainRequest())  # type: ignore[arg-type]
 
 
 async def test_data_sent_before_streaming_starts_is_kept_past_quarts_limit() -> None:
     bounded = BoundedBody(100, 10)
     bounded.append(b"early bytes beyond the limit")
-    iterator = bounded.stream()
+    iterator = bounded.batches()
     bounded.append(b"!")
     bounded.set_complete()
-    assert [chunk async for chunk in iterator] == [b"early bytes beyond the limit!"]
+    assert [batch async for batch in iterator] == [[b"early bytes beyond the limit", b"!"]]
+
+
+@pytest.mark.parametrize(
+    ("streams", "share"),
+    [(0, 256 * 1024), (1, 256 * 1024), (4, 256 * 1024), (16, 128 * 1024), (64, 64 * 1024)],
+)
+def test_the_buffer_budget_is_shared_by_the_uploads_streaming(streams: int, share: int) -> None:
+    budget = BufferBudget(2 * 1024 * 1024, most=256 * 1024)
+    budget.streams = streams
+    assert budget.share() == share
+
+
+async def test_a_streaming_body_takes_a_share_and_gives_it_back() -> None:
+    budget = BufferBudget(1024 * 1024, most=512 * 1024)
+    bodies = [BoundedBody(None, None) for _ in range(4)]
+    for body in bodies:
+        body.budget = budget
+        body.batches()
+    assert budget.streams == 4 and budget.share() == 256 * 1024
+    for body in bodies:
+        body.stop_streaming()
+        body.stop_streaming()
+    assert budget.streams == 0

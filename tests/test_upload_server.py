@@ -486,3 +486,22 @@ async def test_a_large_download_may_outlast_the_response_timeout(tmp_path: Path)
                 received += chunk
                 await asyncio.sleep(0.1)  # a slow reader: about 2.4 s for the whole file
     assert hashlib.sha256(received).digest() == hashlib.sha256(content).digest()
+
+
+async def test_every_upload_gives_its_buffer_share_back(tmp_path: Path) -> None:
+    async with (
+        hypercorn_serving(tmp_path, UPLOAD_MAX_FILE_SIZE=2_000_000) as running,
+        httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http,
+    ):
+        budget = running.app.extensions["upload_buffer_budget"]
+        stored = await http.post(
+            "/upload", headers=AUTH, files=[("wordlist-upload", ("a.bin", b"a" * 50_000))]
+        )
+        refused = await http.post(
+            "/upload", headers=AUTH, files=[("wordlist-upload", ("b.bin", b"b" * 3_000_000))]
+        )
+        writer = await upload_partly(running)
+        assert budget.streams == 1
+        writer.close()
+        await eventually(lambda: budget.streams == 0, "the cut-off upload's share is back")
+    assert (stored.status_code, refused.status_code) == (201, 413)

@@ -19,7 +19,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..access import caller_required, stream_csrf_check
-from ..backpressure import request_chunks
+from ..backpressure import request_batches
 from ..errors import error_response
 from ..file_responses import attachment_response
 from ..negotiation import wants_json
@@ -84,7 +84,7 @@ async def upload_file() -> Response | tuple[str, int]:
     if request.mimetype in _FORMS_WITHOUT_FILES:
         raise BadRequest(_NO_FILE)
     stored = await receive_uploads(
-        request_chunks(request),
+        request_batches(request),
         content_type=request.headers.get("Content-Type"),
         content_length=request.content_length,
         limits=get_upload_limits(),

@@ -6,7 +6,7 @@ import errno
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
@@ -14,6 +14,7 @@ from typing import Final
 from .errors import InsufficientStorageError
 
 _FULL_DISK_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
+_IOV_MAX: Final = os.sysconf("SC_IOV_MAX")
 # Hidden, so that listings skip them; the suffix lets recovery find a dead writer's leftovers.
 ATOMIC_TEMP_SUFFIX: Final = ".writing"
 
@@ -36,11 +37,19 @@ def create_exclusive(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
 
 
-def write_all(descriptor: int, data: bytes | memoryview) -> None:
-    """Write every byte of ``data``; ``os.write`` may write less than it is given."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view) :]
+def write_all(descriptor: int, buffers: Sequence[bytes | memoryview]) -> None:
+    """Write every byte of ``buffers``, in order, in as few calls as the kernel allows."""
+    views = [memoryview(buffer) for buffer in buffers]
+    while views:
+        written = os.writev(descriptor, views[:_IOV_MAX])
+        # writev may write less than it is given: drop what went, go on from there.
+        done = 0
+        while done < len(views) and written >= len(views[done]):
+            written -= len(views[done])
+            done += 1
+        views = views[done:]
+        if views and written:
+            views[0] = views[0][written:]
 
 
 def close_and_unlink(path: Path, descriptor: int | None) -> None:
@@ -69,7 +78,7 @@ def write_atomically(path: Path, data: bytes, *, fsync: bool) -> None:
     try:
         descriptor = create_exclusive(temp)
         try:
-            write_all(descriptor, data)
+            write_all(descriptor, [data])
         finally:
             sync_and_close(descriptor, fsync=fsync)
         os.replace(temp, path)

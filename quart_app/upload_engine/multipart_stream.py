@@ -43,7 +43,8 @@ class PartStart:
 
 @dataclass(frozen=True, slots=True)
 class PartData:
-    """A slice of the current part's content; only valid until the next ``feed``."""
+    """A slice of the current part's content: a view of the fed chunk (or of the bytes held
+    back from the one before), valid for as long as it is kept."""
 
     data: memoryview
 

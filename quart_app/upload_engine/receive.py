@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from typing import Final
 
 from .durable_files import log
@@ -28,7 +28,7 @@ FieldsCheck = Callable[[Mapping[str, list[str]]], None]
 
 
 async def receive_uploads(
-    chunks: AsyncIterable[bytes],
+    batches: AsyncIterable[Sequence[bytes]],
     *,
     content_type: str | None,
     content_length: int | None,
@@ -40,7 +40,9 @@ async def receive_uploads(
 ) -> list[StoredFile]:
     """Store every file part of a multipart body and return them; on any error keep nothing.
 
-    A body without file parts stores nothing and returns an empty list.
+    The body arrives as ``batches`` of chunks (as a server delivers them); each batch costs
+    one write per file it carries. A body without file parts stores nothing and returns an
+    empty list.
 
     ``expected_sha256`` (hex) applies to a single-file request. A form field named
     ``sha256`` sets the expected digest of the next file part. ``check_fields`` sees
@@ -65,7 +67,7 @@ async def receive_uploads(
         shutdown=shutdown or Shutdown(),
     )
     try:
-        received = await receiver.consume(chunks)
+        received = await receiver.consume(batches)
         if content_length is not None and received != content_length:
             raise MalformedUploadError("The body is shorter than its Content-Length.")
         uploads = receiver.finish()
@@ -112,14 +114,17 @@ class _UploadReceiver:
         self._next_digest: str | None = None
         self._file: TempUpload | None = None
         self._files: list[TempUpload] = []
+        # The current file's content parsed since its last write: views of received chunks.
+        self._unwritten: list[memoryview] = []
+        self._unwritten_size = 0
 
-    async def consume(self, chunks: AsyncIterable[bytes]) -> int:
+    async def consume(self, batches: AsyncIterable[Sequence[bytes]]) -> int:
         """Feed the whole body through the parser; return its length."""
         limit = self._limits.max_request_size
         idle = self._limits.idle_timeout
         loop = asyncio.get_running_loop()
         received = 0
-        iterator = aiter(chunks)
+        iterator = aiter(batches)
         # One timer for the whole body, moved at each chunk: the idle timeout while waiting
         # for the client, the shutdown deadline (if any) throughout.
         try:
@@ -128,14 +133,16 @@ class _UploadReceiver:
                     while True:
                         timer.reschedule(self._wait_deadline(loop.time(), idle))
                         try:
-                            chunk = await anext(iterator)
+                            batch = await anext(iterator)
                         except StopAsyncIteration:
                             break
                         timer.reschedule(self._shutdown.deadline)
-                        received += len(chunk)
+                        received += sum(len(chunk) for chunk in batch)
                         if limit is not None and received > limit:
                             raise UploadTooLargeError()
-                        await self._parse(chunk)
+                        for chunk in batch:
+                            await self._parse(chunk)
+                        await self._write_unwritten()
         except TimeoutError:
             if self._shutdown.has_passed(loop.time()):
                 raise ServerStoppingError() from None
@@ -214,19 +221,29 @@ class _UploadReceiver:
 
     async def _part_data(self, data: memoryview) -> None:
         if self._file is not None:
+            size = self._file.size + self._unwritten_size + len(data)
             size_limit = self._limits.max_file_size
-            if size_limit is not None and self._file.size + len(data) > size_limit:
+            if size_limit is not None and size > size_limit:
                 raise UploadTooLargeError(f"{self._file.original_name!r} is larger than allowed.")
-            if not self._store.fits(len(data)):
-                await self._store.ensure_room(len(data))
-            await self._file.write(data)
+            extra = self._unwritten_size + len(data)
+            if not self._store.fits(extra):
+                await self._store.ensure_room(extra)
+            self._unwritten.append(data)
+            self._unwritten_size = extra
         elif not self._skipping:
             if len(self._field_value) + len(data) > self._limits.max_field_size:
                 raise UploadTooLargeError("A form field is larger than allowed.")
             self._field_value += data
 
+    async def _write_unwritten(self) -> None:
+        if self._file is not None and self._unwritten:
+            buffers = self._unwritten
+            self._unwritten, self._unwritten_size = [], 0
+            await self._file.write(buffers)
+
     async def _part_end(self) -> None:
         if self._file is not None:
+            await self._write_unwritten()
             await self._file.finish()
             self._files.append(self._file)
             self._file = None

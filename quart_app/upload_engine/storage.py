@@ -40,6 +40,7 @@ from .durable_files import (
 )
 from .errors import InsufficientStorageError
 from .temp_files import InFlightBytes, TempFolder, TempUpload, TempWriting, create_temp_file
+from .writer_thread import WriterThread
 
 _TEMP_DIR: Final = ".tmp"
 _META_DIR: Final = ".meta"
@@ -141,7 +142,8 @@ class UploadStore:
         self._lock = asyncio.Lock()
         # fsync waits for the disk; in the default pool it would hold up other uploads' writes.
         self.flush_executor = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="upload-flush")
-        self._writing = TempWriting(fsync, self.flush_executor, self._in_flight)
+        self._writer = WriterThread("upload-writer")
+        self._writing = TempWriting(fsync, self._writer, self.flush_executor, self._in_flight)
 
     @property
     def in_flight_bytes(self) -> int:
@@ -153,7 +155,8 @@ class UploadStore:
         await asyncio.to_thread(self._prepare_blocking)
 
     async def close(self) -> None:
-        """Delete this instance's remaining temp files and let the flush threads end."""
+        """Delete this instance's remaining temp files and let its threads end."""
+        self._writer.stop()
         self.flush_executor.shutdown(wait=False)
         await asyncio.to_thread(self._temp.release)
 

@@ -27,9 +27,11 @@ from .conftest import leftover_files
 LIMITS = UploadLimits(idle_timeout=None)
 
 
-async def chunks_of(body: bytes, size: int = 7) -> AsyncIterator[bytes]:
-    for start in range(0, len(body), size):
-        yield body[start : start + size]
+async def chunks_of(body: bytes, size: int = 7, per_batch: int = 3) -> AsyncIterator[list[bytes]]:
+    """`body` in chunks of `size` bytes, delivered `per_batch` chunks at a time."""
+    chunks = [body[start : start + size] for start in range(0, len(body), size)]
+    for start in range(0, len(chunks), per_batch):
+        yield chunks[start : start + per_batch]
 
 
 async def receive(
@@ -163,9 +165,9 @@ async def test_limits_refuse_with_413_and_keep_nothing(
 async def test_declared_length_over_the_limit_is_refused_before_reading(
     store: UploadStore,
 ) -> None:
-    async def never_read() -> AsyncIterator[bytes]:
+    async def never_read() -> AsyncIterator[list[bytes]]:
         raise AssertionError("the body was read")
-        yield b""
+        yield [b""]
 
     with pytest.raises(UploadTooLargeError):
         await receive_uploads(
@@ -248,8 +250,8 @@ async def test_idle_client_times_out_and_keeps_nothing(store: UploadStore) -> No
     body = encode([Part("f", b"data" * 100, "a.txt")])
     stalled = asyncio.Event()
 
-    async def stalls_halfway() -> AsyncIterator[bytes]:
-        yield body[:200]
+    async def stalls_halfway() -> AsyncIterator[list[bytes]]:
+        yield [body[:200]]
         await stalled.wait()
 
     with pytest.raises(UploadTimeoutError):
@@ -268,9 +270,9 @@ async def test_cancellation_mid_upload_keeps_nothing(store: UploadStore) -> None
     halfway = asyncio.Event()
     forever = asyncio.Event()
 
-    async def hangs_in_second_file() -> AsyncIterator[bytes]:
+    async def hangs_in_second_file() -> AsyncIterator[list[bytes]]:
         for chunk in split_at(body, [1500]):
-            yield chunk
+            yield [chunk]
         halfway.set()
         await forever.wait()
 

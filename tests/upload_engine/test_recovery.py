@@ -39,7 +39,7 @@ def _commit_and_die_at(root: str, crash_at: int, fsync: bool, steps_seen: Any) -
         uploads = []
         for name, content in FILES:
             upload = await store.begin(name, "application/octet-stream")
-            await upload.write(content)
+            await upload.write([content])
             await upload.finish()
             uploads.append(upload)
         storage.write_atomically = step(storage.write_atomically)  # type: ignore[assignment]
@@ -93,7 +93,7 @@ async def test_a_commit_killed_at_any_step_is_kept_whole_or_not_at_all(
         survivor = UploadStore(root, fsync=False)
         await survivor.prepare()
         earlier = await survivor.begin("earlier.txt", "text/plain")
-        await earlier.write(b"committed before the crash")
+        await earlier.write([b"committed before the crash"])
         await earlier.finish()
         await survivor.commit([earlier])
         await survivor.close()

@@ -27,7 +27,7 @@ from .conftest import leftover_files
 
 async def store_bytes(store: UploadStore, name: str, content: bytes) -> str:
     upload = await store.begin(name, "text/plain")
-    await upload.write(content)
+    await upload.write([content])
     await upload.finish()
     [stored] = await store.commit([upload])
     return stored.name
@@ -35,8 +35,8 @@ async def store_bytes(store: UploadStore, name: str, content: bytes) -> str:
 
 async def test_commit_publishes_file_and_metadata(store: UploadStore) -> None:
     upload = await store.begin("report.txt", "text/plain")
-    await upload.write(b"hello ")
-    await upload.write(memoryview(b"world"))
+    await upload.write([b"hello "])
+    await upload.write([memoryview(b"world")])
     await upload.finish()
     [stored] = await store.commit([upload])
     assert (store.root / stored.name).read_bytes() == b"hello world"
@@ -170,7 +170,7 @@ async def test_quota_refuses_and_keeps_nothing(tmp_path: Path) -> None:
     await store.prepare()
     name = await store_bytes(store, "a.txt", b"12345678")
     upload = await store.begin("b.txt", "text/plain")
-    await upload.write(b"123")
+    await upload.write([b"123"])
     await upload.finish()
     with pytest.raises(InsufficientStorageError):
         await store.commit([upload])
@@ -188,7 +188,7 @@ async def test_quota_is_shared_between_stores_on_one_folder(tmp_path: Path) -> N
     await second.prepare()
     await store_bytes(first, "a.txt", b"1234567")
     upload = await second.begin("b.txt", "text/plain")
-    await upload.write(b"1234")
+    await upload.write([b"1234"])
     await upload.finish()
     with pytest.raises(InsufficientStorageError):
         await second.commit([upload])
@@ -229,7 +229,7 @@ async def test_a_full_disk_is_insufficient_storage_and_other_errors_stay_as_they
     upload = await store.begin("a.txt", "text/plain")
     monkeypatch.setattr(temp_files_module, "_hash_and_write", failing)
     with pytest.raises(raised) as caught:
-        await upload.write(b"data")
+        await upload.write([b"data"])
     assert isinstance(caught.value, InsufficientStorageError) == (
         raised is InsufficientStorageError
     )
@@ -239,7 +239,7 @@ async def test_a_full_disk_is_insufficient_storage_and_other_errors_stay_as_they
 
 async def test_discard_removes_the_temp_file_and_is_idempotent(store: UploadStore) -> None:
     upload = await store.begin("a.txt", "text/plain")
-    await upload.write(b"partial")
+    await upload.write([b"partial"])
     assert leftover_files(store) != []
     await upload.discard()
     await upload.discard()

@@ -35,7 +35,7 @@ def _receive_and_die(root: str, started: EventType) -> None:
         store = UploadStore(Path(root), fsync=False)
         await store.prepare()
         upload = await store.begin("big.bin", "application/octet-stream")
-        await upload.write(b"partial" * 1000)
+        await upload.write([b"partial" * 1000])
         started.set()
         os._exit(9)
 
@@ -72,7 +72,7 @@ def _hold_until_told(root: str, ready: EventType, release: EventType) -> None:
         store = UploadStore(Path(root), fsync=False)
         await store.prepare()
         upload = await store.begin("held.bin", "application/octet-stream")
-        await upload.write(b"in flight")
+        await upload.write([b"in flight"])
         ready.set()
         await asyncio.to_thread(release.wait, 60)
         os._exit(0)  # ends without closing the store: only the kernel releases the lock
@@ -123,7 +123,7 @@ async def test_two_live_stores_keep_each_others_temp_files(tmp_path: Path) -> No
     first = UploadStore(tmp_path / "uploads", fsync=False)
     await first.prepare()
     upload = await first.begin("a.bin", "application/octet-stream")
-    await upload.write(b"data")
+    await upload.write([b"data"])
     second = UploadStore(tmp_path / "uploads", fsync=False)
     await second.prepare()
     assert temp_names(first.root) == [upload.path.name]
@@ -136,7 +136,7 @@ async def test_discard_deletes_the_file_even_when_closing_it_fails(
     store: UploadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upload = await store.begin("a.bin", "application/octet-stream")
-    await upload.write(b"data")
+    await upload.write([b"data"])
     real_close = os.close
 
     def failing_close(descriptor: int) -> None:
@@ -155,7 +155,7 @@ async def test_a_full_disk_at_finish_is_507_and_discard_still_removes_the_file(
     store = UploadStore(tmp_path / "uploads", fsync=True)
     await store.prepare()
     upload = await store.begin("a.bin", "application/octet-stream")
-    await upload.write(b"data")
+    await upload.write([b"data"])
 
     monkeypatch.setattr(durable_files.os, "fsync", no_space)
     with pytest.raises(InsufficientStorageError):
@@ -169,7 +169,7 @@ async def test_a_full_disk_while_writing_metadata_leaves_no_partial_file(
     store: UploadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upload = await store.begin("a.bin", "application/octet-stream")
-    await upload.write(b"data")
+    await upload.write([b"data"])
     await upload.finish()
 
     monkeypatch.setattr(durable_files, "write_all", no_space)
@@ -218,7 +218,7 @@ async def test_cancelling_a_write_lets_it_finish_before_the_descriptor_closes(
 
     upload = await store.begin("a.bin", "application/octet-stream")
     monkeypatch.setattr(temp_files, "_hash_and_write", slow_write)
-    task = asyncio.ensure_future(upload.write(b"x" * 100_000))
+    task = asyncio.ensure_future(upload.write([b"x" * 100_000]))
     await asyncio.to_thread(writing.wait, 10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -232,7 +232,7 @@ async def test_a_full_disk_while_recording_usage_undoes_the_commit_and_leaves_no
     store: UploadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upload = await store.begin("a.bin", "application/octet-stream")
-    await upload.write(b"data")
+    await upload.write([b"data"])
     await upload.finish()
     real_write = storage.write_atomically
 

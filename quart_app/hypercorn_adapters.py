@@ -1,23 +1,31 @@
-"""Hypercorn's HTTP/1.1 protocol, as ``quart-app serve`` runs it: two answers it owns.
+"""Hypercorn as ``quart-app serve`` runs it: three things it does differently.
 
 1. ``100 Continue`` is sent when the app first reads the body (see interim_responses.py),
    not as soon as the headers are parsed: a client told 401, 403 or 413 never uploads.
 2. Answers Hypercorn makes itself (400 for a malformed request, 431 for oversized
    headers, 500 when the app fails before answering) carry the site's security headers,
    which the app adds to its own answers.
+3. Each read from a connection is bounded by ``read_timeout`` with ``asyncio.timeout``
+   rather than ``asyncio.wait_for``, which on Python 3.11 creates a task per read: for an
+   upload, one every 64 KiB. That one change cut the server's CPU per uploaded GB by about
+   a quarter (docs/performance.md).
 
-Hypercorn offers no hook for either, so this subclasses its ``H11Protocol`` and overrides
-``_send_h11_event`` and ``_create_stream``, and swaps the class in where Hypercorn's
-``ProtocolWrapper`` looks it up. ``tests/test_h11_protocol.py`` names each of these
-internals and fails if a Hypercorn release changes them.
+Hypercorn offers no hook for any of these, so this subclasses its ``H11Protocol`` and
+``TCPServer`` and swaps the classes in where Hypercorn looks them up, in the worker
+processes of ``quart-app serve`` only. ``tests/test_framework_internals.py`` names each
+internal used and fails if a Hypercorn release changes it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final
 
 import h11
+import hypercorn.asyncio.run
 import hypercorn.protocol
+from hypercorn.asyncio.tcp_server import MAX_RECV, TCPServer
+from hypercorn.events import Closed, RawData
 from hypercorn.protocol.h11 import H11Protocol
 
 from .interim_responses import continue_sender
@@ -79,6 +87,22 @@ class AppLedH11Protocol(H11Protocol):
         await super()._send_h11_event(event)
 
 
+class TimelyTCPServer(TCPServer):
+    """Hypercorn's connection handler, reading with a timeout that costs no task per read."""
+
+    async def _read_data(self) -> None:
+        timeout = self.config.read_timeout
+        while not self.reader.at_eof():
+            try:
+                async with asyncio.timeout(timeout):
+                    data = await self.reader.read(MAX_RECV)
+            except OSError:  # a dropped connection, the timeout and TLS errors alike
+                break
+            await self.protocol.handle(RawData(data))
+        await self.protocol.handle(Closed())
+
+
 def install() -> None:
-    """Make Hypercorn in this process serve HTTP/1.1 with ``AppLedH11Protocol``."""
+    """Make Hypercorn in this process use ``AppLedH11Protocol`` and ``TimelyTCPServer``."""
     hypercorn.protocol.H11Protocol = AppLedH11Protocol  # type: ignore[attr-defined]
+    hypercorn.asyncio.run.TCPServer = TimelyTCPServer  # type: ignore[attr-defined]

@@ -1,0 +1,201 @@
+"""Upload traffic for the benchmark: request bodies built in memory, sent over raw sockets from
+forked processes, so that the load generator costs the machine little."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing as mp
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
+from typing import Any
+
+import uvloop
+
+from .process_tree import own_cpu_seconds
+
+BOUNDARY = b"benchboundary7MA4YWxkTrZu0gW"
+FIELD = "wordlist-upload"
+TAIL = b"\r\n--" + BOUNDARY + b"--\r\n"
+PAGE_INTERVAL = 0.020
+MAX_PHASE_SECONDS = 600.0
+
+# (status, body, seconds); status 0 when the exchange failed before an answer.
+Exchange = tuple[int, bytes, float]
+
+
+def upload_request(port: int, headers: dict[str, str], head: bytes, length: int) -> bytes:
+    """The request line and headers of an upload of ``length`` body bytes, then ``head``."""
+    lines = [
+        "POST /upload HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY.decode()}",
+        f"Content-Length: {length}",
+        "Accept: application/json",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + head
+
+
+def part_head(filename: str) -> bytes:
+    """The multipart envelope before a file's bytes."""
+    return (
+        b"--" + BOUNDARY + b"\r\n"
+        b'Content-Disposition: form-data; name="' + FIELD.encode() + b'"; '
+        b'filename="' + filename.encode() + b'"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n"
+    )
+
+
+def payload(index: int, size: int, block: bytes) -> bytes:
+    """Distinct payloads from one random block: the first 8 bytes number them."""
+    return index.to_bytes(8, "big") + block[8:size]
+
+
+def burst_body(index: int, size: int, block: bytes) -> bytes:
+    """The whole request body of the burst's upload number ``index``."""
+    return part_head(f"burst-{index}.bin") + payload(index, size, block) + TAIL
+
+
+def sha256_hex(*pieces: bytes | memoryview) -> str:
+    """The SHA-256 of the pieces, one after the other."""
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+async def read_response(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> tuple[int, bytes]:
+    """Status and body of one response with a Content-Length (or ending with the connection)."""
+    data = bytearray()
+    while b"\r\n\r\n" not in data:
+        chunk = await loop.sock_recv(sock, 65536)
+        if not chunk:
+            raise ConnectionError("closed before the response headers")
+        data += chunk
+    head, _, body = bytes(data).partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = None
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while length is None or len(body) < length:
+        chunk = await loop.sock_recv(sock, 65536)
+        if not chunk:
+            break
+        body += chunk
+    return status, body
+
+
+async def exchange(port: int, parts: list[bytes | memoryview], *, timeout: float) -> Exchange:
+    """Send ``parts`` on a new connection and read the answer."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, ("127.0.0.1", port))
+            for part in parts:
+                await loop.sock_sendall(sock, part)
+            status, body = await read_response(loop, sock)
+    except (OSError, TimeoutError) as error:
+        return 0, repr(error).encode(), time.perf_counter() - started
+    finally:
+        sock.close()
+    return status, body, time.perf_counter() - started
+
+
+def burst_process(
+    port: int, headers: dict[str, str], count: int, size: int, block: bytes, conn: Connection
+) -> None:
+    """Send ``count`` concurrent uploads; report answers, start, end and own CPU seconds."""
+    requests = []
+    for index in range(count):
+        body = burst_body(index, size, block)
+        requests.append(upload_request(port, headers, b"", len(body)) + body)
+    conn.send("ready")
+    conn.recv()
+
+    async def run() -> list[Exchange]:
+        jobs = [exchange(port, [memoryview(r)], timeout=MAX_PHASE_SECONDS) for r in requests]
+        return await asyncio.gather(*jobs)
+
+    cpu, started = own_cpu_seconds(), time.perf_counter()
+    results = uvloop.run(run())
+    conn.send((results, started, time.perf_counter(), own_cpu_seconds() - cpu))
+
+
+BIG_HEAD = part_head("big.bin")
+
+
+def big_payload(size: int, block: bytes) -> list[memoryview]:
+    """The big upload's ``size`` bytes, as views of ``block`` repeated."""
+    view = memoryview(block)
+    return [view[: min(len(block), size - offset)] for offset in range(0, size, len(block))]
+
+
+def big_parts(
+    port: int, headers: dict[str, str], size: int, block: bytes
+) -> list[bytes | memoryview]:
+    """One upload of ``size`` bytes of ``block`` repeated: request head, blocks, tail."""
+    length = len(BIG_HEAD) + size + len(TAIL)
+    first = upload_request(port, headers, BIG_HEAD, length)
+    return [first, *big_payload(size, block), TAIL]
+
+
+def big_process(
+    port: int, headers: dict[str, str], size: int, block: bytes, conn: Connection
+) -> None:
+    """Stream one upload of ``size`` bytes; report the answer, start, end and own CPU seconds."""
+    parts = big_parts(port, headers, size, block)
+    conn.send("ready")
+    conn.recv()
+    cpu, started = own_cpu_seconds(), time.perf_counter()
+    result = uvloop.run(exchange(port, parts, timeout=MAX_PHASE_SECONDS))
+    conn.send((result, started, time.perf_counter(), own_cpu_seconds() - cpu))
+
+
+def pages_process(port: int, stop: Event, conn: Connection) -> None:
+    """GET / every 20 ms on a new connection until told to stop; report (sent, latency, status)."""
+    request = f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+
+    async def run() -> list[tuple[float, float, int]]:
+        samples = []
+        start = time.perf_counter()
+        for tick in range(int(MAX_PHASE_SECONDS / PAGE_INTERVAL)):
+            if stop.is_set():
+                break
+            delay = start + tick * PAGE_INTERVAL - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent = time.perf_counter()
+            status, _, seconds = await exchange(port, [request], timeout=30)
+            samples.append((sent, seconds, status))
+        return samples
+
+    conn.send("ready")
+    conn.send(uvloop.run(run()))
+
+
+@contextmanager
+def child(target: Callable[..., None], *args: Any) -> Iterator[Connection]:
+    """Fork ``target(*args, pipe)``; yield the parent's end once the child says it is ready."""
+    parent_end, child_end = mp.Pipe()
+    process = mp.get_context("fork").Process(target=target, args=(*args, child_end), daemon=True)
+    process.start()
+    try:
+        if not parent_end.poll(120):
+            raise RuntimeError(f"{target.__name__} did not get ready")
+        assert parent_end.recv() == "ready"
+        yield parent_end
+    finally:
+        process.join(timeout=MAX_PHASE_SECONDS)
+        if process.is_alive():
+            process.kill()
