@@ -2,8 +2,10 @@
 
 Quart's own connection appends every ASGI message to the body as soon as Hypercorn
 delivers it, so a slow handler lets memory grow with the upload. Here the ASGI
-receive loop waits while the body holds ``high_water`` bytes or more, Hypercorn's
-bounded app queue then fills, and Hypercorn stops reading the socket.
+receive loop waits while the body holds its share of the buffer budget, Hypercorn's
+bounded app queue then fills, and Hypercorn stops reading the socket. Served by
+``quart-app serve``, the body takes the server's lane instead (body_lane.py): the
+server's read loop appends to it and waits itself, with no queue and no task between.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from quart.utils import cancel_tasks, raise_task_exceptions
 from quart.wrappers.request import Body
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from .body_lane import current_body_lane
 from .interim_responses import send_continue
 from .upload_engine.limits import KIB
 
-DEFAULT_HIGH_WATER = 256 * KIB
+DEFAULT_HIGH_WATER = 1024 * KIB
 LEAST_HIGH_WATER = 64 * KIB
 
 
@@ -48,7 +51,10 @@ class BoundedBody(Body):
     """A ``Body`` whose buffer is bounded while it is iterated, unbounded once awaited whole.
 
     It keeps the received chunks in a list rather than Quart's bytearray, so a chunk
-    reaches the reader without being copied twice on the way.
+    reaches the reader without being copied on the way. The batch a reader took counts
+    against the bound until it asks for the next one (it is still being written then), so
+    that what a body holds stays within its share of the budget however the reader and the
+    sender interleave.
     """
 
     high_water: int = DEFAULT_HIGH_WATER
@@ -61,13 +67,14 @@ class BoundedBody(Body):
         self._expected_length = expected_content_length
         self._chunks: list[bytes] = []
         self._buffered = 0
+        self._taken = 0
         self._received = 0
         self._room = asyncio.Event()
         self._room.set()
         self._bounded = True
         self._abandoned = False
         self._reading = False
-        self._streaming = False
+        self._sharing = False
 
     def append(self, data: bytes) -> None:
         """Buffer ``data`` without waiting (Quart's interface, used by tests and ``put``)."""
@@ -75,8 +82,11 @@ class BoundedBody(Body):
             return
         if self._must_raise is not None and not self._bounded:
             # Awaited whole and already refused: nothing more needs keeping. A streamed
-            # body keeps its bounded buffer, since ``stream()`` may lift the refusal.
+            # body keeps its bounded buffer, since ``batches()`` may lift the refusal.
             return
+        if not self._sharing and self.budget is not None:
+            self._sharing = True
+            self.budget.streams += 1
         self._chunks.append(data)
         self._buffered += len(data)
         self._received += len(data)
@@ -85,23 +95,35 @@ class BoundedBody(Body):
             self._must_raise = RequestEntityTooLarge()
             self.set_complete()
 
-    async def put(self, data: bytes) -> None:
-        """Buffer ``data``, then wait until the reader has taken what is buffered."""
+    def feed(self, data: bytes) -> bool:
+        """Buffer ``data``; whether the sender must wait for ``room()`` (a body lane's sink)."""
         self.append(data)
-        if self._bounded and self._buffered >= self._high_water():
+        return self._full()
+
+    async def room(self) -> None:
+        """Return once the body is below its bound (or no longer bounded)."""
+        while self._full():
             self._room.clear()
             await self._room.wait()
 
+    async def put(self, data: bytes) -> None:
+        """Buffer ``data``, then wait until the reader has taken enough of what is buffered."""
+        self.append(data)
+        await self.room()
+
+    def _full(self) -> bool:
+        return self._bounded and self._buffered + self._taken >= self._high_water()
+
     def _high_water(self) -> int:
-        if self._streaming and self.budget is not None:
+        if self._sharing and self.budget is not None:
             return self.budget.share()
         return self.high_water
 
-    def stop_streaming(self) -> None:
+    def leave_budget(self) -> None:
         """Give back this body's share of the budget (the request is over)."""
-        if self._streaming and self.budget is not None:
+        if self._sharing and self.budget is not None:
             self.budget.streams -= 1
-        self._streaming = False
+        self._sharing = False
 
     def batches(self) -> AsyncIterator[list[bytes]]:
         """The body in batches of chunks as received, with no whole-body size limit (the
@@ -109,9 +131,6 @@ class BoundedBody(Body):
         if isinstance(self._must_raise, RequestEntityTooLarge):
             self._must_raise = None
         self._max_content_length = None
-        if not self._streaming and self.budget is not None:
-            self.budget.streams += 1
-        self._streaming = True
         return _Batches(self)
 
     def limit(self, max_size: int) -> None:
@@ -133,6 +152,7 @@ class BoundedBody(Body):
         """Drop what is buffered and let the sender go on."""
         self._chunks = []
         self._buffered = 0
+        self._taken = 0
         self._room.set()
 
     async def _start_reading(self) -> None:
@@ -146,11 +166,17 @@ class BoundedBody(Body):
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def next_batch(self) -> list[bytes]:
-        """Everything buffered, as received (nothing copied); wait for some if there is none."""
+        """Everything buffered, as received (nothing copied); wait for some if there is none.
+
+        Calling it again says that the batch it returned before has been used.
+        """
         if self._must_raise is not None:
             raise self._must_raise
         if not self._reading:
             await self._start_reading()
+        if self._taken:
+            self._taken = 0
+            self._room.set()
         if not self._complete.is_set():
             await self._has_data.wait()
         if not self._chunks:
@@ -158,7 +184,9 @@ class BoundedBody(Body):
                 raise self._must_raise
             raise StopAsyncIteration()
         chunks = self._chunks
-        self.clear()
+        self._taken = self._buffered
+        self._chunks = []
+        self._buffered = 0
         self._has_data.clear()
         return chunks
 
@@ -200,6 +228,7 @@ class BackpressureHTTPConnection(ASGIHTTPConnection):
     async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         """Run the receive loop and the handler; if cancelled, cancel and await both."""
         request = self._create_request_from_scope(send)
+        self._bound_body(request.body)
         tasks = {
             asyncio.ensure_future(self.handle_messages(request, receive)),
             asyncio.ensure_future(self.handle_request(request, send)),
@@ -214,14 +243,23 @@ class BackpressureHTTPConnection(ASGIHTTPConnection):
         await cancel_tasks(pending)
         raise_task_exceptions(done)
 
+    def _bound_body(self, body: Body) -> None:
+        """Set the body's bound, and take the server's lane for it if offered (before any
+        message is read, so that no byte of the body takes the other way)."""
+        if not isinstance(body, BoundedBody):
+            return
+        body.high_water = self.app.config.get("UPLOAD_BUFFER_SIZE", DEFAULT_HIGH_WATER)
+        body.budget = self.app.extensions.get(_BUDGET_KEY)
+        lane = current_body_lane.get()
+        if lane is not None:
+            lane.attach(body)
+
     async def handle_messages(self, request: Request, receive: ASGIReceiveCallable) -> None:
         """Move ASGI messages into the body, waiting whenever its buffer is full."""
         body = request.body
         if not isinstance(body, BoundedBody):
             await super().handle_messages(request, receive)
             return
-        body.high_water = self.app.config.get("UPLOAD_BUFFER_SIZE", DEFAULT_HIGH_WATER)
-        body.budget = self.app.extensions.get(_BUDGET_KEY)
         try:
             while True:
                 message = await receive()
@@ -233,7 +271,7 @@ class BackpressureHTTPConnection(ASGIHTTPConnection):
                     return
         finally:
             # Cancelled once the handler has answered, or the client has gone.
-            body.stop_streaming()
+            body.leave_budget()
 
     async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
         """Handle the request; once a response starts, unread body bytes are dropped."""
@@ -255,7 +293,7 @@ _BUDGET_KEY = "upload_buffer_budget"
 def install_backpressure(app: Quart) -> None:
     """Make ``app`` use bounded request bodies and the backpressure connection class."""
     app.extensions[_BUDGET_KEY] = BufferBudget(
-        app.config.get("UPLOAD_BUFFER_TOTAL", 8 * DEFAULT_HIGH_WATER),
+        app.config.get("UPLOAD_BUFFER_TOTAL", 4 * DEFAULT_HIGH_WATER),
         most=app.config.get("UPLOAD_BUFFER_SIZE", DEFAULT_HIGH_WATER),
     )
     if not issubclass(app.request_class, BoundedRequest):

@@ -1,7 +1,9 @@
 """The private parts of Quart, Flask and Hypercorn that the project's adapters rely on.
 
 `quart_app/backpressure.py` subclasses Quart's request body and ASGI connection,
-`quart_app/hypercorn_adapters.py` Hypercorn's HTTP/1.1 protocol and connection handler,
+`quart_app/hypercorn_adapters.py` Hypercorn's HTTP/1.1 protocol and connection handler (and
+moves h11's body reader on by itself), `quart_app/received_chunks.py` takes over asyncio's
+stream reader,
 `quart_app/server.py` runs Hypercorn's worker, and the app factory removes a context processor
 Quart inherits from Flask. pyproject.toml pins the versions these were written against; when a
 new release changes one of these names, the tests below say which, before anything subtler
@@ -37,6 +39,11 @@ MODULE_ATTRIBUTES = [
     ("hypercorn.asyncio.run", "TCPServer"),
     ("hypercorn.asyncio.tcp_server", "MAX_RECV"),
     ("hypercorn.utils", "wrap_app"),
+    ("hypercorn.protocol.h11", "STREAM_ID"),
+    ("hypercorn.protocol.http_stream", "HTTPStream"),
+    ("hypercorn.protocol.events", "Body"),
+    ("hypercorn.protocol.events", "StreamClosed"),
+    ("h11._readers", "ContentLengthReader"),
 ]
 
 METHODS = [
@@ -94,6 +101,38 @@ def test_hypercorns_connection_handler_reads_as_the_adapter_assumes() -> None:
     for used in ("self.reader.read(MAX_RECV)", "self.config.read_timeout", "RawData(data)"):
         assert used in source, f"hypercorn.asyncio.tcp_server.TCPServer._read_data: {used}"
     assert "Closed()" in source
+
+
+def test_h11_keeps_the_state_the_body_pass_through_moves_on() -> None:
+    import h11
+    from h11._readers import ContentLengthReader
+
+    connection = h11.Connection(h11.SERVER)
+    connection.receive_data(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+    assert type(connection.next_event()) is h11.Request
+    reader = connection._reader
+    assert type(reader) is ContentLengthReader and reader._remaining == 5
+    assert not connection._receive_buffer
+    assert connection.their_state is h11.SEND_BODY
+    assert connection.client_is_waiting_for_100_continue is False
+    reader._remaining = 0  # the five bytes went to the app without h11
+    assert type(connection.next_event()) is h11.EndOfMessage
+
+
+async def test_asyncios_stream_reader_is_fed_as_received_chunks_assumes() -> None:
+    from asyncio.streams import StreamReaderProtocol
+
+    reader = asyncio.StreamReader()
+    reader.feed_data(b"early")
+    assert (reader._buffer, reader._paused, reader._eof) == (bytearray(b"early"), False, False)
+    for method, call in (
+        ("data_received", "reader.feed_data(data)"),
+        ("eof_received", "reader.feed_eof()"),
+        ("connection_lost", "reader.set_exception(exc)"),
+    ):
+        assert call in inspect.getsource(getattr(StreamReaderProtocol, method)), (
+            f"asyncio's StreamReaderProtocol.{method} no longer calls {call}"
+        )
 
 
 async def test_pages_render_without_a_thread_hop(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -140,15 +140,20 @@ class _UploadReceiver:
                         received += sum(len(chunk) for chunk in batch)
                         if limit is not None and received > limit:
                             raise UploadTooLargeError()
-                        for chunk in batch:
-                            await self._parse(chunk)
-                        await self._write_unwritten()
+                        await self._store_batch(batch)
+                        # Stored: let the batch go while the next one is awaited.
+                        del batch
         except TimeoutError:
             if self._shutdown.has_passed(loop.time()):
                 raise ServerStoppingError() from None
             raise UploadTimeoutError() from None
         self._parser.close()
         return received
+
+    async def _store_batch(self, batch: Sequence[bytes]) -> None:
+        for chunk in batch:
+            await self._parse(chunk)
+        await self._write_unwritten()
 
     def _wait_deadline(self, now: float, idle: float | None) -> float | None:
         shutdown = self._shutdown.deadline

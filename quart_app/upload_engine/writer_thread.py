@@ -57,17 +57,23 @@ class WriterThread:
             self._wake.clear()
             outcomes: list[_Outcome] = []
             while self._jobs:
-                future, function, args = self._jobs.popleft()
-                try:
-                    outcomes.append((future, function(*args), None))
-                except BaseException as error:  # handed to the caller, who decides
-                    outcomes.append((future, None, error))
+                outcomes.append(_run(self._jobs.popleft()))
             if outcomes and self._loop is not None:
                 # A loop closed meanwhile has nobody left to tell.
                 with suppress(RuntimeError):
                     self._loop.call_soon_threadsafe(_settle, outcomes)
             if self._stopping and not self._jobs:
                 return
+
+
+def _run(job: _Job) -> _Outcome:
+    # A function of its own, so that nothing keeps a job's arguments (the buffers it wrote)
+    # once it has run.
+    future, function, args = job
+    try:
+        return future, function(*args), None
+    except BaseException as error:  # handed to the caller, who decides
+        return future, None, error
 
 
 def _settle(outcomes: list[_Outcome]) -> None:

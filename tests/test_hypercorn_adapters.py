@@ -1,0 +1,82 @@
+"""quart-app serve's Hypercorn adapters with an app that reads its body as ASGI messages."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import Any
+
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from quart_app import hypercorn_adapters
+
+from .live_server import free_port
+from .support.raw_http import WAIT_SECONDS, read_raw_response
+
+
+async def body_hashing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answer each request with the SHA-256 of its body, read message by message."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    digest = hashlib.sha256()
+    while True:
+        message = await receive()
+        digest.update(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    answer = digest.hexdigest().encode()
+    headers = [(b"content-length", str(len(answer)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": answer})
+
+
+@pytest.fixture
+async def port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
+    for module, name, replacement in hypercorn_adapters.REPLACEMENTS:
+        monkeypatch.setattr(module, name, replacement)
+    config = Config()
+    chosen = free_port()
+    config.bind = [f"127.0.0.1:{chosen}"]
+    config.accesslog = None
+    config.graceful_timeout = 1
+    shutdown = asyncio.Event()
+    server = asyncio.ensure_future(
+        serve(body_hashing_app, config, shutdown_trigger=shutdown.wait)  # type: ignore[arg-type]
+    )
+    for _ in range(int(WAIT_SECONDS / 0.02)):
+        with suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", chosen)
+            writer.close()
+            break
+        await asyncio.sleep(0.02)
+    yield chosen
+    shutdown.set()
+    await asyncio.wait_for(server, WAIT_SECONDS)
+
+
+def post(port: int, framing: str) -> bytes:
+    return f"POST /hash HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{framing}\r\n\r\n".encode()
+
+
+async def test_an_app_reading_messages_gets_every_body_whole(port: int) -> None:
+    first, second = os.urandom(2_000_000), os.urandom(300_000)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(post(port, f"Content-Length: {len(first)}") + first)
+    writer.write(post(port, "Transfer-Encoding: chunked"))
+    writer.write(f"{len(second):x}\r\n".encode() + second + b"\r\n0\r\n\r\n")
+    await writer.drain()
+    answers = [await read_raw_response(reader) for _ in range(2)]
+    writer.close()
+    assert [answer.status for answer in answers] == [200, 200]
+    assert [answer.body.decode() for answer in answers] == [
+        hashlib.sha256(first).hexdigest(),
+        hashlib.sha256(second).hexdigest(),
+    ]
