@@ -37,7 +37,7 @@ def default_config() -> dict[str, Any]:
         "UPLOAD_ALLOWED_CONTENT_TYPES": None,
         "UPLOAD_IDLE_TIMEOUT": 30.0,
         "UPLOAD_FSYNC": True,
-        # A lone upload buffers this much, so that receiving overlaps writing (docs/performance.md).
+        # A lone upload holds this much, so that receiving overlaps writing (docs/performance.md).
         "UPLOAD_BUFFER_SIZE": 1024 * 1024,
         # Shared by the uploads streaming in one worker: many at once get less each.
         "UPLOAD_BUFFER_TOTAL": 4 * 1024 * 1024,
