@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
+FLASK_STAMP := $(VENV)/.flask-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
 CHROMIUM ?= $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: serve serve-flask dev test lint init-db screenshots check-chromium install-chromium clean
+.PHONY: serve serve-flask dev test lint lock init-db screenshots check-chromium install-chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +18,29 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(FLASK_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[flask-original]'
 	touch $@ $(RUN_STAMP)
 
+# The dev tools come from the lockfile (exact versions, hashes checked); `make lock` renews it.
+$(DEV_STAMP): pyproject.toml requirements-dev.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@ $(FLASK_STAMP) $(RUN_STAMP)
+
+lock: $(DEV_STAMP)
+	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe \
+		-o requirements-dev.lock pyproject.toml
+
 # quart-app serve runs Hypercorn's workers under a master that shuts them down gracefully.
+# `make serve PORT=8000` (or HOST=0.0.0.0) listens elsewhere than hypercorn.toml's 127.0.0.1:5000.
+HOST ?= 127.0.0.1
+PORT ?= 5000
 serve: $(RUN_STAMP)
-	$(BIN)/quart-app serve --config hypercorn.toml
+	$(BIN)/quart-app serve --config hypercorn.toml --bind $(HOST):$(PORT)
 
 # The Flask original of the porting kit (docs/porting.md), under a WSGI server beside `make serve`.
-serve-flask: $(DEV_STAMP)
+serve-flask: $(FLASK_STAMP)
 	$(BIN)/gunicorn --bind 127.0.0.1:5001 --access-logfile - examples.flask_app.wsgi:app
 
 dev: $(RUN_STAMP)

@@ -13,7 +13,7 @@ from quart import Quart
 from . import db, upload_settings
 from .access import load_signed_in_user
 from .blueprints import api, auth, pages, stores, uploads, users
-from .config import PROJECT_ROOT, default_config, development_defaults_in_use
+from .config import SITE_FILES, default_config, development_defaults_in_use
 from .errors import register_error_handlers
 from .security import TLSAwareSessionInterface, csrf_token, set_security_headers, signed_in_user
 from .template_filters import TEMPLATE_FILTERS
@@ -23,8 +23,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     """Build the app: defaults, then QUART_* environment variables, then `config`."""
     app = Quart(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(SITE_FILES / "templates"),
+        static_folder=str(SITE_FILES / "static"),
     )
     # The tutorial's profile.html writes statements as lines starting with "#".
     app.jinja_options = {

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+# A checkout keeps the site's folders beside the package. Installed (`pip install .`), the
+# package finds its templates and static files under the environment's share/ and keeps its
+# database and uploads under its var/: never inside site-packages, never where it was started.
+_IN_A_CHECKOUT: Final = (PROJECT_ROOT / "templates").is_dir()
+SITE_FILES: Final = PROJECT_ROOT if _IN_A_CHECKOUT else Path(sys.prefix) / "share" / "quart_app"
+DATA_ROOT: Final = PROJECT_ROOT if _IN_A_CHECKOUT else Path(sys.prefix) / "var" / "quart_app"
 
 # Development values: they make the site work out of the box and are logged loudly when in use.
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"  # noqa: S105 (documented dev value)
@@ -23,9 +30,9 @@ def default_config() -> dict[str, Any]:
     """Return the safe defaults every app starts from."""
     return {
         **DEV_DEFAULTS,
-        "DATABASE": str(PROJECT_ROOT / "instance" / "quart_app.sqlite3"),
+        "DATABASE": str(DATA_ROOT / "instance" / "quart_app.sqlite3"),
         "SEED_DEMO_USERS": True,
-        "UPLOAD_FOLDER": str(PROJECT_ROOT / "uploads"),
+        "UPLOAD_FOLDER": str(DATA_ROOT / "uploads"),
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         # Uploads stream past MAX_CONTENT_LENGTH; these limits govern them instead.
         "UPLOAD_MAX_REQUEST_SIZE": 4 * 1024**3,
