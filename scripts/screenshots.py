@@ -16,10 +16,10 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.browser.actions import sign_in_through_the_form, throttle_uploads
-from tests.browser.chromium import launch_chromium, missing_chromium_message
-from tests.conftest import API_KEY, server_env
-from tests.live_server import PROJECT_ROOT, quart_app_server
+from tests.support.app_settings import API_KEY, server_env
+from tests.support.chromium import launch_chromium, missing_chromium_message
+from tests.support.live_server import PROJECT_ROOT, quart_app_server
+from tests.support.page_actions import sign_in_through_the_form, throttle_uploads
 
 OUTPUT = PROJECT_ROOT / "docs" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}

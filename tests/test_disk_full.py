@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import API_KEY, server_env
-from .live_server import quart_app_server
+from .support.app_settings import API_KEY, server_env
+from .support.live_server import quart_app_server
 from .support.raw_http import WAIT_SECONDS, eventually
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 AUTH = {"X-API-Key": API_KEY, "Accept": "application/json"}
 MIB = 1024 * 1024

@@ -13,7 +13,7 @@ from werkzeug.http import http_date, parse_date
 
 from quart_app.file_responses import MAX_RANGES, download_name
 
-from .conftest import API_KEY
+from .support.app_settings import API_KEY
 from .support.descriptors import descriptors_open_under
 
 AUTH = {"X-API-Key": API_KEY, "Accept": "application/json"}

@@ -23,7 +23,7 @@ from quart.wrappers.request import Body
 
 from quart_app import create_app
 
-from .conftest import app_config
+from .support.app_settings import app_config
 
 MODULE_ATTRIBUTES = [
     ("quart.asgi", "ASGIHTTPConnection"),

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .live_server import PROJECT_ROOT, free_port
+from .support.live_server import PROJECT_ROOT, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 

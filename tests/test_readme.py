@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import server_env
-from .live_server import PROJECT_ROOT, quart_app_server
+from .support.app_settings import server_env
+from .support.live_server import PROJECT_ROOT, quart_app_server
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 README = (PROJECT_ROOT / "README.md").read_text()
 _SHELL_BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)

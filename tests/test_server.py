@@ -19,8 +19,8 @@ import pytest
 
 from quart_app.upload_engine import UploadStore
 
-from .conftest import API_KEY, server_env
-from .live_server import PROJECT_ROOT, ServerProcess, quart_app_server
+from .support.app_settings import API_KEY, server_env
+from .support.live_server import PROJECT_ROOT, ServerProcess, quart_app_server
 from .support.raw_http import (
     WAIT_SECONDS,
     RawResponse,
@@ -31,7 +31,7 @@ from .support.raw_http import (
 )
 from .support.workers import one_connection_per_worker
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 AUTH = {"X-API-Key": API_KEY, "Accept": "application/json"}
 GRACE = 3.0

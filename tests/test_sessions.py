@@ -10,7 +10,8 @@ from quart.testing import QuartClient
 
 from quart_app import create_app
 
-from .conftest import app_config, csrf_token_from, sign_in
+from .support.app_settings import app_config
+from .support.sign_in import csrf_token_from, sign_in
 
 JSON = {"Accept": "application/json"}
 

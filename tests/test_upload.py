@@ -12,8 +12,9 @@ from quart.testing import QuartClient
 
 from quart_app import create_app
 
-from .conftest import API_KEY, app_config, csrf_token_from, sign_in
+from .support.app_settings import API_KEY, app_config
 from .support.multipart_bodies import BOUNDARY, CONTENT_TYPE, Part, encode
+from .support.sign_in import csrf_token_from, sign_in
 from .support.store_files import store_contents
 
 FIELD = "wordlist-upload"
@@ -257,7 +258,9 @@ async def test_listing_is_paginated_json(tmp_path: Path) -> None:
     )
 
 
-async def test_listing_page_for_signed_in_user_has_delete_forms(client: QuartClient) -> None:
+async def test_listing_page_for_signed_in_user_has_delete_forms(
+    client: QuartClient,
+) -> None:
     [entry] = await upload_by_key(client, ("<b>x</b>.txt", b"x"))
     await sign_in(client)
     page = await (await client.get("/uploads")).get_data(as_text=True)

@@ -37,7 +37,7 @@ from quart import Quart
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from ..conftest import app_config as parity_config
+from ..support.app_settings import app_config as parity_config
 from ..support.store_files import is_bookkeeping
 from .table import DEMO_PASSWORD, Row
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..conftest import API_KEY, DEMO_PASSWORD
+from ..support.app_settings import API_KEY, DEMO_PASSWORD
 
 JSON = {"Accept": "application/json"}
 TEXT = {"Accept": "text/plain"}

@@ -83,6 +83,7 @@ async def stored_state(root: Path) -> tuple[list[str], int]:
 
 
 @pytest.mark.parametrize("fsync", [True, False])
+@pytest.mark.slow
 async def test_a_commit_killed_at_any_step_is_kept_whole_or_not_at_all(
     tmp_path: Path, fsync: bool
 ) -> None:

@@ -21,7 +21,7 @@ from quart_app.upload_engine import (
 )
 
 from ..support.faults import disk_full_error, no_space
-from .conftest import leftover_files
+from ..support.store_files import leftover_files
 
 
 def temp_names(root: Path) -> list[str]:
