@@ -13,14 +13,17 @@ from quart import Quart
 from . import db, upload_settings
 from .access import load_signed_in_user
 from .blueprints import api, auth, pages, stores, uploads, users
-from .config import SITE_FILES, default_config, development_defaults_in_use
+from .config import SITE_FILES, development_defaults_in_use, load_settings
 from .errors import register_error_handlers
 from .security import TLSAwareSessionInterface, csrf_token, set_security_headers, signed_in_user
 from .template_filters import TEMPLATE_FILTERS
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Quart:
-    """Build the app: defaults, then QUART_* environment variables, then `config`."""
+    """Build the app: defaults, then QUART_* environment variables, then `config`.
+
+    Raises SettingsError, naming the setting and what it expects, if one has a wrong value.
+    """
     app = Quart(
         __name__,
         template_folder=str(SITE_FILES / "templates"),
@@ -32,18 +35,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
         "line_statement_prefix": "#",
         "line_comment_prefix": "##",
     }
-    app.config.update(default_config())
-    app.config.from_prefixed_env("QUART")
-    if config:
-        app.config.update(config)
+    load_settings(app.config, config)
     app.session_interface = TLSAwareSessionInterface()
 
-    for setting in development_defaults_in_use(app.config):
-        app.logger.warning(
-            "%s is the development default; set QUART_%s before serving real users.",
-            setting,
-            setting,
-        )
+    if app.config["WARN_DEVELOPMENT_DEFAULTS"]:
+        for setting in development_defaults_in_use(app.config):
+            app.logger.warning(
+                "%s is the development default; set QUART_%s before serving real users.",
+                setting,
+                setting,
+            )
 
     db.init_app(app)
     upload_settings.init_app(app)
