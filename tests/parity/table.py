@@ -54,6 +54,7 @@ ADDED_ENDPOINTS: dict[str, str] = {
     "uploads.download": "GET /uploads/<name> sends a stored file as an attachment",
     "uploads.delete_upload": "DELETE /uploads/<name> removes a stored file",
     "uploads.delete_upload_form": "POST /uploads/<name>/delete is the browser's delete form",
+    "health.health": "GET /healthz tells load balancers whether the worker can serve",
 }
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
