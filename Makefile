@@ -30,7 +30,7 @@ $(DEV_STAMP): pyproject.toml requirements-dev.lock | $(BIN)/python
 
 lock: $(DEV_STAMP)
 	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe \
-		-o requirements-dev.lock pyproject.toml
+		--no-emit-index-url --no-emit-find-links -o requirements-dev.lock pyproject.toml
 
 # quart-app serve runs Hypercorn's workers under a master that shuts them down gracefully.
 # `make serve PORT=8000` (or HOST=0.0.0.0) listens elsewhere than hypercorn.toml's 127.0.0.1:5000.

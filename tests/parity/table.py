@@ -55,6 +55,8 @@ ADDED_ENDPOINTS: dict[str, str] = {
     "uploads.delete_upload": "DELETE /uploads/<name> removes a stored file",
     "uploads.delete_upload_form": "POST /uploads/<name>/delete is the browser's delete form",
     "health.health": "GET /healthz tells load balancers whether the worker can serve",
+    "api_docs.openapi_json": "GET /openapi.json describes the JSON API in OpenAPI 3.1",
+    "api_docs.page": "GET /api/docs shows that description as a page",
 }
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
