@@ -82,12 +82,16 @@ def _started(
 
 @contextlib.contextmanager
 def running(
-    command: list[str], env: Mapping[str, str], log: BinaryIO | None
+    command: list[str],
+    env: Mapping[str, str],
+    log: BinaryIO | None,
+    *,
+    cwd: Path = PROJECT_ROOT,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """The command running (its output in ``log``, if given) until the block ends; then
-    stopped with SIGTERM, killed if it does not stop."""
+    """The command running in `cwd` (its output in ``log``, if given) until the block ends;
+    then stopped with SIGTERM, killed if it does not stop."""
     process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT if log else None
+        command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None
     )
     try:
         yield process
