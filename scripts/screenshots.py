@@ -14,15 +14,16 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from tests.support.app_settings import API_KEY, server_env
+from tests.support.browsing import DESKTOP, PHONE
 from tests.support.chromium import launch_chromium, missing_chromium_message
 from tests.support.live_server import PROJECT_ROOT, quart_app_server
 from tests.support.page_actions import sign_in_through_the_form, throttle_uploads
 
 OUTPUT = PROJECT_ROOT / "docs" / "screenshots"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS: dict[str, ViewportSize] = {"desktop": DESKTOP, "phone": PHONE}
 # Small limits so that one sample file is refused, as a person would see it.
 SERVER_SETTINGS = {
     "UPLOAD_MAX_FILE_SIZE": str(3_000_000),

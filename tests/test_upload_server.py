@@ -22,6 +22,7 @@ from quart import Quart
 
 from quart_app import create_app, file_responses
 from quart_app.backpressure import BoundedBody
+from quart_app.upload_engine import durable_files
 from quart_app.upload_engine import temp_files as temp_files_module
 
 from .support.app_settings import API_KEY, app_config
@@ -457,7 +458,7 @@ async def test_a_client_gone_while_its_temp_file_is_created_leaves_nothing(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     creating = threading.Event()
-    real_create = temp_files_module.create_exclusive
+    real_create = durable_files.create_exclusive
 
     def slow_create(path: Path) -> int:
         creating.set()

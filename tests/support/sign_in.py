@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
+from typing import TypeAlias
 
 import httpx
+from quart.testing import QuartClient
 from quart.typing import TestClientProtocol
 
 from .app_settings import DEMO_PASSWORD
 
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
+# A test client: Quart's class, or what `app.test_client()` is typed as (a protocol the class
+# does not quite match).
+Client: TypeAlias = QuartClient | TestClientProtocol
 
-async def csrf_token_from(client: TestClientProtocol, path: str = "/login") -> str:
+
+async def csrf_token_from(client: Client, path: str = "/login") -> str:
     """GET a page with a form and return its CSRF token."""
     response = await client.get(path)
     return csrf_token_in(await response.get_data(as_text=True))
@@ -42,7 +48,7 @@ async def http_sign_in(
     return login
 
 
-async def sign_in(client: TestClientProtocol, username: str = "guido-van-rossum") -> None:
+async def sign_in(client: Client, username: str = "guido-van-rossum") -> None:
     """Sign `username` in with the demo password."""
     token = await csrf_token_from(client)
     response = await client.post(

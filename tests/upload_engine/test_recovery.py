@@ -42,9 +42,9 @@ def _commit_and_die_at(root: str, crash_at: int, fsync: bool, steps_seen: Any) -
             await upload.write([content])
             await upload.finish()
             uploads.append(upload)
-        storage.write_atomically = step(storage.write_atomically)  # type: ignore[assignment]
-        storage.fsync_directory = step(storage.fsync_directory)  # type: ignore[assignment]
-        storage.os.link = step(os.link)
+        storage.write_atomically = step(storage.write_atomically)  # type: ignore[attr-defined]
+        storage.fsync_directory = step(storage.fsync_directory)  # type: ignore[attr-defined]
+        os.link = step(os.link)  # storage's os
         await store.commit(uploads)
 
     asyncio.run(commit())
