@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from quart_app.startup_report import startup_report
 
 from .support.app_settings import app_config, server_env
 from .support.live_server import (
-    PROJECT_ROOT,
     free_port,
     gunicorn_server,
+    quart_app_serve_to_the_end,
     running,
     wait_until_listening,
 )
@@ -166,19 +165,8 @@ def test_every_default_passes_the_check() -> None:
 
 
 def test_quart_app_serve_refuses_a_wrong_setting_in_one_line(tmp_path: Path) -> None:
-    environment = {
-        **os.environ,
-        **server_env(tmp_path, UPLOAD_MAX_FILES="abc"),
-        "PYTHONPATH": str(PROJECT_ROOT),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "quart_app", "serve", "--bind", f"127.0.0.1:{free_port()}"],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = quart_app_serve_to_the_end(
+        server_env(tmp_path, UPLOAD_MAX_FILES="abc"), "--bind", f"127.0.0.1:{free_port()}"
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

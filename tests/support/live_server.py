@@ -162,3 +162,18 @@ def quart_dev_server(config_env: Mapping[str, str]) -> Iterator[str]:
     args = ["quart", "--app", "quart_app", "run", "--host", "127.0.0.1", "--port", str(port)]
     with _served(args, config_env, port) as base_url:
         yield base_url
+
+
+def quart_app_serve_to_the_end(
+    config_env: Mapping[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `quart-app serve` with `args` until it exits, as one that refuses to start does."""
+    return subprocess.run(
+        [sys.executable, "-m", "quart_app", "serve", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **config_env, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
