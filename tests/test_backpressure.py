@@ -59,7 +59,8 @@ async def test_a_body_awaited_whole_never_makes_the_sender_wait() -> None:
 
 
 async def _await_whole(bounded: BoundedBody) -> bytes:
-    return await bounded
+    whole: bytes = await bounded
+    return whole
 
 
 async def test_chunks_below_the_mark_are_joined_for_the_reader() -> None:

@@ -25,7 +25,7 @@ from quart.wrappers.request import Body
 
 from quart_app import create_app
 
-from .conftest import app_config
+from .support.app_settings import app_config
 
 MODULE_ATTRIBUTES = [
     ("quart.asgi", "ASGIHTTPConnection"),
@@ -124,7 +124,12 @@ async def test_asyncios_stream_reader_is_fed_as_received_chunks_assumes() -> Non
 
     reader = asyncio.StreamReader()
     reader.feed_data(b"early")
-    assert (reader._buffer, reader._paused, reader._eof) == (bytearray(b"early"), False, False)
+    state = vars(reader)
+    assert (state["_buffer"], state["_paused"], state["_eof"]) == (
+        bytearray(b"early"),
+        False,
+        False,
+    )
     for method, call in (
         ("data_received", "reader.feed_data(data)"),
         ("eof_received", "reader.feed_eof()"),
@@ -138,9 +143,10 @@ async def test_asyncios_stream_reader_is_fed_as_received_chunks_assumes() -> Non
 async def test_pages_render_without_a_thread_hop(monkeypatch: pytest.MonkeyPatch) -> None:
     """Quart runs sync hooks and context processors in worker threads; none may be left."""
     import quart.app
+    import quart.utils
 
     wrapped: list[str] = []
-    real_run_sync = quart.app.run_sync
+    real_run_sync = quart.utils.run_sync  # the function quart.app imported
 
     def recording_run_sync(func: object) -> object:
         wrapped.append(getattr(func, "__qualname__", repr(func)))

@@ -15,8 +15,10 @@ from hypercorn.config import Config
 
 from quart_app import hypercorn_adapters
 
-from .live_server import free_port
+from .support.live_server import free_port
 from .support.raw_http import WAIT_SECONDS, read_raw_response
+
+pytestmark = pytest.mark.server
 
 
 async def body_hashing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
