@@ -52,6 +52,7 @@ DEMO_USERS: tuple[tuple[str, dt.date, tuple[str, ...]], ...] = (
 # take as long as one for a real user, so timing does not reveal which names exist.
 _UNKNOWN_USER_HASH = generate_password_hash("no user has this password")
 _BUSY_TIMEOUT_SECONDS = 30.0
+_LOCKED_RETRY_SECONDS = 0.05
 
 
 class UserExistsError(ValueError):
@@ -81,7 +82,7 @@ class UserStore:
         # Several Hypercorn workers share the file: wait for each other's writes rather than fail,
         # and let readers go on while one of them writes.
         self._db = await aiosqlite.connect(self._path, timeout=_BUSY_TIMEOUT_SECONDS)
-        await self._db.execute("PRAGMA journal_mode = WAL")
+        await self._use_write_ahead_log()
         await self._db.execute("PRAGMA foreign_keys = ON")
         await self._db.executescript(_SCHEMA)
         async with self._db.execute("PRAGMA table_info(users)") as cursor:
@@ -91,6 +92,21 @@ class UserStore:
             with suppress(sqlite3.OperationalError):
                 await self._db.execute(_ADD_SESSION_GENERATION)
         await self._db.commit()
+
+    async def _use_write_ahead_log(self) -> None:
+        # SQLite answers "locked" at once, without waiting, when another connection holds a
+        # write (another worker seeding a fresh database): wait for it as a busy write would.
+        assert self._db is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                await self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(_LOCKED_RETRY_SECONDS)
 
     async def close(self) -> None:
         """Close the connection."""

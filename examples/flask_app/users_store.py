@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ DEMO_USERS: tuple[tuple[str, dt.date, tuple[str, ...]], ...] = (
 # take as long as one for a real user, so timing does not reveal which names exist.
 _UNKNOWN_USER_HASH = generate_password_hash("no user has this password")
 _BUSY_TIMEOUT_SECONDS = 30.0
+_LOCKED_RETRY_SECONDS = 0.05
 
 
 class UserExistsError(ValueError):
@@ -79,7 +81,7 @@ class UserStore:
         # Several gunicorn workers share the file: wait for each other's writes rather than fail,
         # and let readers go on while one of them writes.
         self._db = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_SECONDS)
-        self._db.execute("PRAGMA journal_mode = WAL")
+        self._use_write_ahead_log()
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)
         columns = {str(row[1]) for row in self._db.execute("PRAGMA table_info(users)")}
@@ -88,6 +90,20 @@ class UserStore:
             with suppress(sqlite3.OperationalError):
                 self._db.execute(_ADD_SESSION_GENERATION)
         self._db.commit()
+
+    def _use_write_ahead_log(self) -> None:
+        # SQLite answers "locked" at once, without waiting, when another connection holds a
+        # write (another worker seeding a fresh database): wait for it as a busy write would.
+        assert self._db is not None
+        deadline = time.monotonic() + _BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(_LOCKED_RETRY_SECONDS)
 
     def close(self) -> None:
         """Close the connection."""

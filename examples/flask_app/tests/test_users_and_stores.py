@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from flask.testing import FlaskClient
 from .. import create_app
 from ..blueprints.stores import CITIES
 from ..db import get_user_store
+from ..users_store import UserStore
 from .conftest import app_config, csrf_token_from, sign_in
 
 # The users table as it was before sessions could be revoked.
@@ -82,3 +84,32 @@ def test_a_database_made_before_session_generations_gains_them(tmp_path: Path) -
             "SELECT session_generation FROM users WHERE username = 'guido-van-rossum'"
         ).fetchone()
     assert generation == (1,)
+
+
+def test_a_store_opens_while_another_worker_holds_a_write(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    holding, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+            connection.execute("CREATE TABLE seeding (name TEXT)")
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT INTO seeding VALUES ('ada')")
+            holding.set()
+            release.wait(10)
+            connection.execute("COMMIT")
+
+    worker = threading.Thread(target=other_worker)
+    worker.start()
+    assert holding.wait(10)
+    # SQLite refuses the switch to WAL at once while that write is open, without waiting.
+    threading.Timer(0.3, release.set).start()
+    store = UserStore(str(path))
+    try:
+        store.open()
+        assert store.get("nobody") is None
+    finally:
+        store.close()
+        worker.join(10)
+    with closing(sqlite3.connect(path)) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
