@@ -9,6 +9,7 @@ from typing import Final
 
 from hypercorn.config import Config
 
+from .access_log import LazyAccessLogger
 from .server import configure_logging, main_serve
 
 PACKAGED_LOGCONFIG: Final = Path(__file__).with_name("logging.toml")
@@ -50,6 +51,7 @@ def config_from(arguments: argparse.Namespace) -> Config:
             setattr(config, option, value)
     if arguments.access_logfile is not None:
         config.accesslog = arguments.access_logfile or None
+    config.logger_class = LazyAccessLogger
     if config.logconfig is None and config.logconfig_dict is None:
         config.logconfig = f"toml:{PACKAGED_LOGCONFIG}"
     elif config.logconfig is not None and arguments.config is not None:

@@ -11,8 +11,8 @@ the cost of a hand-off is shared by every upload waiting.
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
-from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, TypeVar
@@ -28,11 +28,10 @@ class WriterThread:
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._jobs: deque[_Job] = deque()
-        self._wake = threading.Event()
+        # A SimpleQueue wakes the thread for a fraction of what a threading.Event costs.
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping = False
 
     def submit(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Queue ``function(*args)``; the future resolves on the caller's loop."""
@@ -42,28 +41,29 @@ class WriterThread:
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.append((future, function, args))
-        self._wake.set()
+        self._jobs.put((future, function, args))
         return future
 
     def stop(self) -> None:
         """Let the thread end once what is queued has run."""
-        self._stopping = True
-        self._wake.set()
+        self._jobs.put(None)
 
     def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
+        stopping = False
+        while not stopping:
+            job: _Job | None = self._jobs.get()
             outcomes: list[_Outcome] = []
-            while self._jobs:
-                outcomes.append(_run(self._jobs.popleft()))
+            while job is not None:
+                outcomes.append(_run(job))
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+            stopping, job = job is None, None  # let the last job's buffers go
             if outcomes and self._loop is not None:
                 # A loop closed meanwhile has nobody left to tell.
                 with suppress(RuntimeError):
                     self._loop.call_soon_threadsafe(_settle, outcomes)
-            if self._stopping and not self._jobs:
-                return
 
 
 def _run(job: _Job) -> _Outcome:
