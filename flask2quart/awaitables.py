@@ -35,6 +35,9 @@ def on_call(analysis: ModuleAnalysis, node: cst.Call) -> None:
         if func.attr.value == "save" and analysis.kind_of(func.value) == "file":
             analysis.request_await(node, "`FileStorage.save()`")
             return
+        if func.attr.value in {"push", "pop"} and analysis.kind_of(func.value) == "context":
+            analysis.request_await(node, f"the context's `{func.attr.value}()`")
+            return
         if func.attr.value in _RESOURCE_ROOTS and analysis.parsed.uses_framework:
             _open_resource_as_open(analysis, node, func)
             return

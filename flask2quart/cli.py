@@ -9,8 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from flask2quart.progress import ProgressLine
 from flask2quart.report import format_json, format_text
 from flask2quart.transform import PortResult, port_paths
+
+# Exit status: the sum of these (0 when none applies), so each outcome can be tested alone.
+WOULD_CHANGE = 1
+ERROR = 2
+UNPORTABLE = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="change nothing; exit 1 if any file would change",
+        help="change nothing; add 1 to the exit status if any file would change",
     )
     parser.add_argument(
         "--report",
@@ -47,13 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status."""
+    """Run the command; returns the exit status (see `WOULD_CHANGE`, `ERROR`, `UNPORTABLE`)."""
     options = build_parser().parse_args(argv)
+    progress = ProgressLine(sys.stderr)
     try:
-        result = port_paths(options.paths, asyncio_mode=options.asyncio_mode)
+        result = port_paths(options.paths, asyncio_mode=options.asyncio_mode, progress=progress)
     except FileNotFoundError as error:
         print(f"flask2quart: {error}", file=sys.stderr)
-        return 2
+        return ERROR
     changed = result.changed_paths()
     if options.diff:
         sys.stdout.write(unified_diff(result))
@@ -62,10 +69,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"would port {path}", file=sys.stderr)
     if not (options.diff or options.check):
         for path in changed:
-            path.write_bytes(result.ported[path].encode("utf-8"))
+            path.write_bytes(result.encoded(path))
             print(f"ported {path}", file=sys.stderr)
     _print_report(result, options.report, sys.stderr)
-    return 1 if options.check and changed else 0
+    if progress.printed:
+        print(
+            f"flask2quart: {len(result.original)} files, {len(changed)} changed, "
+            f"{result.rounds} rounds",
+            file=sys.stderr,
+        )
+    return exit_status(result, check=options.check)
+
+
+def exit_status(result: PortResult, *, check: bool) -> int:
+    """What the run found, as the sum of the exit status flags."""
+    severities = {finding.severity for finding in result.findings}
+    status = ERROR if "error" in severities else 0
+    if "unportable" in severities:
+        status += UNPORTABLE
+    if check and result.changed_paths():
+        status += WOULD_CHANGE
+    return status
 
 
 def unified_diff(result: PortResult) -> str:

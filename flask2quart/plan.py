@@ -43,7 +43,9 @@ class _PlanApplier(cst.CSTTransformer):
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]:
-        result = updated_node
+        # Before the rewrites too: one may move this node's awaited value under a new node
+        # (`client.get(...).text` becomes a call of `.get_data` on it).
+        result = _parenthesize_awaited_primary(updated_node)
         for rewrite in self.plan.rewrites.get(original_node, ()):
             rewritten = rewrite(result)
             if isinstance(rewritten, cst.FlattenSentinel):
@@ -56,6 +58,49 @@ class _PlanApplier(cst.CSTTransformer):
             assert isinstance(result, cst.BaseExpression)
             result = cst.Await(expression=result)
         return result
+
+
+COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+TIGHT_EQUAL = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
+
+
+def keyword_argument(keyword: str, value: cst.BaseExpression) -> cst.Arg:
+    """`keyword=value`, spaced as PEP 8 wants."""
+    return cst.Arg(value, keyword=cst.Name(keyword), equal=TIGHT_EQUAL)
+
+
+def with_argument(call: cst.Call, argument: cst.Arg) -> cst.Call:
+    """The call with one more argument at the end, laid out like the others.
+
+    The new argument takes the last one's comma (a trailing comma stays trailing) and the last
+    takes its neighbour's, so a call written one argument per line stays so.
+    """
+    arguments = list(call.args)
+    if not arguments:
+        return call.with_changes(args=[argument])
+    last = arguments[-1]
+    arguments[-1] = last.with_changes(comma=arguments[-2].comma if len(arguments) > 1 else COMMA)
+    return call.with_changes(args=[*arguments, argument.with_changes(comma=last.comma)])
+
+
+def renamed(new_name: str) -> Rewrite:
+    """A rewrite that renames a name, an attribute's last part, a keyword or a function."""
+
+    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+        if isinstance(updated, cst.Name):
+            return updated.with_changes(value=new_name)
+        if isinstance(updated, cst.Attribute):
+            return updated.with_changes(attr=cst.Name(new_name))
+        if isinstance(updated, cst.Arg):
+            return updated.with_changes(keyword=cst.Name(new_name))
+        assert isinstance(updated, cst.FunctionDef)
+        return updated.with_changes(name=cst.Name(new_name))
+
+    return rewrite
 
 
 def _make_async(node: cst.CSTNode) -> cst.CSTNode:

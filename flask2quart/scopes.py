@@ -80,6 +80,25 @@ class _YieldFinder(cst.CSTVisitor):
         return False
 
 
+def name_nodes(node: cst.CSTNode) -> list[cst.Name | cst.Attribute]:
+    """Every name and attribute under the node, for asking what they refer to."""
+    finder = _NameFinder()
+    node.visit(finder)
+    return finder.nodes
+
+
+class _NameFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: list[cst.Name | cst.Attribute] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.nodes.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.nodes.append(node)
+
+
 def decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:
     """The decorator's callable: `app.route` for `@app.route("/")`."""
     expression = decorator.decorator

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import configparser
+import io
+import tokenize
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -31,26 +33,52 @@ class SourceFile:
 
 
 def python_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and directories into the sorted, de-duplicated Python files they hold."""
-    found: set[Path] = set()
+    """Expand files and directories into the sorted Python files they hold, each file once.
+
+    Symbolic links are followed, but a directory already walked (a link back to a parent, two
+    links to one folder) is not walked again, and a file reached by two paths is listed once.
+    """
+    found: dict[Path, Path] = {}
+    walked: set[tuple[int, int]] = set()
     for path in paths:
         if path.is_dir():
-            found.update(_walk(path))
+            candidates: Iterable[Path] = _walk(path, walked)
         elif path.suffix == ".py":
-            found.add(path)
+            candidates = [path]
         else:
             raise FileNotFoundError(f"not a Python file or directory: {path}")
-    return sorted(found)
+        for candidate in candidates:
+            found.setdefault(candidate.resolve(), candidate)
+    return sorted(found.values())
 
 
-def _walk(directory: Path) -> Iterator[Path]:
+def _walk(directory: Path, walked: set[tuple[int, int]]) -> Iterator[Path]:
+    status = directory.stat()
+    identity = (status.st_dev, status.st_ino)
+    if identity in walked:
+        return
+    walked.add(identity)
     for child in sorted(directory.iterdir()):
         if child.is_dir():
             if child.name.startswith(".") or child.name in _SKIPPED_DIRECTORIES:
                 continue
-            yield from _walk(child)
+            yield from _walk(child, walked)
         elif child.suffix == ".py":
             yield child
+
+
+class UnreadableSourceError(Exception):
+    """A Python file whose bytes cannot be decoded as its declared encoding."""
+
+
+def read_source(path: Path) -> tuple[str, str]:
+    """A Python file's text and its encoding, as Python reads it (PEP 263 line, UTF-8 BOM)."""
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding), encoding
+    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+        raise UnreadableSourceError(str(error)) from error
 
 
 def describe(path: Path, *, asyncio_mode: AsyncioMode | None = None) -> SourceFile:

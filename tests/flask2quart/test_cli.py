@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flask2quart.cli import main
+from flask2quart.cli import ERROR, UNPORTABLE, main
 
 FLASK_APP = """\
 from flask import Flask, render_template
@@ -68,7 +68,7 @@ def test_line_endings_and_encoding_are_kept(tmp_path: Path) -> None:
 
 def test_json_report(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "ext.py").write_text("import flask_cors\n", encoding="utf-8")
-    assert main(["--diff", "--report", "json", str(project)]) == 0
+    assert main(["--diff", "--report", "json", str(project)]) == UNPORTABLE
     [finding] = json.loads(capsys.readouterr().err)
     assert finding["rule"] == "extension"
     assert finding["path"].endswith("ext.py")
@@ -78,7 +78,7 @@ def test_files_that_do_not_parse_are_reported_and_skipped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "old.py").write_text("print 'python 2'\n", encoding="utf-8")
-    assert main([str(tmp_path)]) == 0
+    assert main([str(tmp_path)]) == ERROR
     assert "[syntax-error]" in capsys.readouterr().err
     assert (tmp_path / "old.py").read_text(encoding="utf-8") == "print 'python 2'\n"
 
