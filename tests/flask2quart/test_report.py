@@ -141,6 +141,7 @@ def test_text_and_json_formats() -> None:
             "rule": "thread",
             "message": "a thread",
             "suggestion": "use a task",
+            "severity": "advice",
         }
     ]
 
