@@ -25,6 +25,7 @@ from flask2quart.analysis import Frame, ModuleAnalysis
 from flask2quart.index import ProjectIndex, build_index
 from flask2quart.parsed import ParsedModule, parse
 from flask2quart.plan import Plan
+from flask2quart.project_files import port_project_files
 from flask2quart.report import Finding
 from flask2quart.sources import (
     AsyncioMode,
@@ -51,6 +52,8 @@ class PortResult:
     findings: list[Finding] = field(default_factory=list)
     rounds: int = 0
     encodings: dict[Path, str] = field(default_factory=dict)
+    # Modules that define async functions once ported.
+    async_modules: set[str] = field(default_factory=set)
 
     def changed_paths(self) -> list[Path]:
         """Files whose text the port changes."""
@@ -148,6 +151,16 @@ def port_paths(
     result = port_sources(sources, texts, progress=progress)
     result.encodings = encodings
     result.findings[:0] = unreadable
+    project = port_project_files(
+        sources,
+        [path for path in paths if path.is_dir()],
+        tests_are_async=any(
+            source.is_test and source.module.name in result.async_modules for source in sources
+        ),
+    )
+    result.original.update(project.original)
+    result.ported.update(project.ported)
+    result.findings.extend(project.findings)
     return result
 
 
@@ -189,6 +202,14 @@ def port_sources(
         result.rounds = round_number
         result.findings = findings
         if not changed:
+            result.async_modules = {
+                module.source.module.name
+                for module in parsed
+                if any(
+                    name.startswith(f"{module.source.module.name}.")
+                    for name in index.async_functions
+                )
+            }
             return result
     raise RuntimeError(f"the port did not settle after {MAX_ROUNDS} rounds")
 

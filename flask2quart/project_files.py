@@ -1,0 +1,193 @@
+"""The project's pytest configuration and dependency lists, edited for the ported code.
+
+Only files inside the directories given are edited, and only by inserting or replacing single
+lines, so comments and layout stay. Each edit is checked by parsing the result; a file that
+does not come out as intended is left alone and reported.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask2quart.report import Finding
+from flask2quart.sources import INI_SECTIONS, SourceFile, pytest_options
+
+QUART_REQUIREMENT = "quart>=0.22,<0.23"
+PYTEST_ASYNCIO_REQUIREMENT = "pytest-asyncio>=0.24"
+_LOOP_SCOPE = "asyncio_default_fixture_loop_scope"
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@dataclass
+class ProjectFiles:
+    """Original and edited text of the non-Python files the port changes, and its findings."""
+
+    original: dict[Path, str] = field(default_factory=dict)
+    ported: dict[Path, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def port_project_files(
+    sources: Iterable[SourceFile], directories: Sequence[Path], *, tests_are_async: bool
+) -> ProjectFiles:
+    """Set what pytest-asyncio needs in the tests' configuration; swap Flask for Quart."""
+    result = ProjectFiles()
+    roots = [directory.resolve() for directory in directories]
+    if tests_are_async:
+        configs = {
+            source.pytest_config.path
+            for source in sources
+            if source.is_test and source.pytest_config is not None
+        }
+        for config in sorted(configs):
+            if _inside(config, roots):
+                _edit(result, config, _with_loop_scope)
+            elif _LOOP_SCOPE not in _options_of(config):
+                result.findings.append(
+                    _finding(
+                        config,
+                        f"the ported tests need `{_LOOP_SCOPE} = function` here (pytest-asyncio "
+                        "warns without it), but the file is outside the paths given",
+                        f"add `{_LOOP_SCOPE} = function` to pytest's options",
+                    )
+                )
+    for root in roots:
+        pyproject = root / "pyproject.toml"
+        if pyproject.is_file():
+            _edit(result, pyproject, _pyproject_dependencies)
+        for requirements in sorted(root.glob("requirements*.txt")):
+            _edit(result, requirements, _requirements)
+    return result
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root) for root in roots)
+
+
+def _edit(
+    result: ProjectFiles, path: Path, edit: Callable[[Path, str], tuple[str, str | None]]
+) -> None:
+    original = result.original.get(path)
+    if original is None:
+        original = path.read_text(encoding="utf-8")
+    text = result.ported.get(path, original)
+    edited, problem = edit(path, text)
+    if problem is not None:
+        result.findings.append(_finding(path, problem, "make the change by hand"))
+    elif edited != text:
+        result.original[path] = original
+        result.ported[path] = edited
+
+
+def _finding(path: Path, message: str, suggestion: str) -> Finding:
+    return Finding(str(path), 1, 1, "project-file", message, suggestion)
+
+
+def _options_of(path: Path, text: str | None = None) -> dict[str, object]:
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    return pytest_options(path, text) or {}
+
+
+def _with_loop_scope(path: Path, text: str) -> tuple[str, str | None]:
+    """`asyncio_default_fixture_loop_scope = function` under pytest's section header."""
+    if _LOOP_SCOPE in _options_of(path):
+        return text, None
+    if path.name == "pyproject.toml":
+        header, line = r"\[tool\.pytest\.ini_options\]", f'{_LOOP_SCOPE} = "function"'
+    else:
+        header, line = re.escape(f"[{INI_SECTIONS[path.name]}]"), f"{_LOOP_SCOPE} = function"
+    match = re.search(rf"^{header}[ \t]*(#.*)?\r?\n", text, re.MULTILINE)
+    if match is None:
+        return text, f"cannot find where to add `{_LOOP_SCOPE}` to pytest's options"
+    newline = "\r\n" if match.group(0).endswith("\r\n") else "\n"
+    edited = text[: match.end()] + line + newline + text[match.end() :]
+    try:
+        scope = _options_of(path, edited).get(_LOOP_SCOPE)
+    except ValueError:
+        scope = None
+    if scope != "function":
+        return text, f"adding `{_LOOP_SCOPE}` to pytest's options did not parse back"
+    return edited, None
+
+
+def _pyproject_dependencies(path: Path, text: str) -> tuple[str, str | None]:
+    """Flask becomes Quart in `[project]`'s lists; test extras with pytest get pytest-asyncio."""
+    try:
+        lists = _dependency_lists(text)
+    except tomllib.TOMLDecodeError as error:
+        return text, f"cannot read the file: {error}"
+    edited = text
+    expected: list[list[str]] = []
+    for requirements in lists:
+        new = [QUART_REQUIREMENT if _name(item) == "flask" else item for item in requirements]
+        names = {_name(item) for item in requirements}
+        for item in requirements:
+            if _name(item) == "flask":
+                edited = _replace_string(edited, item, QUART_REQUIREMENT)
+        if "pytest" in names and "pytest-asyncio" not in names:
+            pytest = next(item for item in requirements if _name(item) == "pytest")
+            edited = _replace_string(edited, pytest, pytest, added=PYTEST_ASYNCIO_REQUIREMENT)
+            new.insert(new.index(pytest) + 1, PYTEST_ASYNCIO_REQUIREMENT)
+        expected.append(new)
+    if edited == text:
+        return text, None
+    try:
+        found = _dependency_lists(edited)
+    except tomllib.TOMLDecodeError:
+        found = []
+    if found != expected:
+        return text, "cannot swap Flask for Quart in the dependency lists by a simple edit"
+    return edited, None
+
+
+def _dependency_lists(text: str) -> list[list[str]]:
+    """`[project]`'s dependencies and each optional list, where they are lists of strings."""
+    project = tomllib.loads(text).get("project", {})
+    candidates = [project.get("dependencies"), *project.get("optional-dependencies", {}).values()]
+    return [
+        candidate
+        for candidate in candidates
+        if isinstance(candidate, list) and all(isinstance(item, str) for item in candidate)
+    ]
+
+
+def _replace_string(text: str, item: str, replacement: str, *, added: str | None = None) -> str:
+    """Replace the quoted requirement (and append `added` after it, same quotes)."""
+    for quote in ('"', "'"):
+        literal = f"{quote}{item}{quote}"
+        if literal in text:
+            new = f"{quote}{replacement}{quote}"
+            if added is not None:
+                new += f", {quote}{added}{quote}"
+            return text.replace(literal, new, 1)
+    return text
+
+
+def _requirements(path: Path, text: str) -> tuple[str, str | None]:
+    """`flask...` lines become Quart's; a `pytest` line gets pytest-asyncio after it."""
+    lines = text.splitlines(keepends=True)
+    names = {_name(line) for line in lines}
+    edited: list[str] = []
+    for line in lines:
+        name = _name(line)
+        ending = line[len(line.rstrip("\r\n")) :]
+        if name == "flask":
+            line = QUART_REQUIREMENT + ending
+        edited.append(line)
+        if name == "pytest" and "pytest-asyncio" not in names:
+            edited.append(PYTEST_ASYNCIO_REQUIREMENT + (ending or "\n"))
+    return "".join(edited), None
+
+
+def _name(requirement: str) -> str | None:
+    """The normalised project name a requirement line or string starts with."""
+    if requirement.lstrip().startswith(("#", "-")):
+        return None
+    match = _REQUIREMENT_NAME.match(requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
