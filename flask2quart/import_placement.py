@@ -41,6 +41,11 @@ def add_import(
         position = 1 if _has_docstring(module) else 0
         if position:
             line = line.with_changes(leading_lines=[cst.EmptyLine()])
+        code = body[position] if position < len(body) else None
+        if code is not None and not code.leading_lines:
+            # PEP 8's blank lines between the imports and the code after them.
+            blank = 2 if isinstance(code, cst.FunctionDef | cst.ClassDef) else 1
+            body[position] = code.with_changes(leading_lines=[cst.EmptyLine()] * blank)
         body.insert(position, line)
         return module.with_changes(body=body)
     later = [p for p in header if (p.section, p.key) > (section, key)]

@@ -36,7 +36,7 @@ def port_project_files(
 ) -> ProjectFiles:
     """Set what pytest-asyncio needs in the tests' configuration; swap Flask for Quart."""
     result = ProjectFiles()
-    roots = [directory.resolve() for directory in directories]
+    roots = {directory.resolve(): directory for directory in directories}
     if tests_are_async:
         configs = {
             source.pytest_config.path
@@ -44,8 +44,9 @@ def port_project_files(
             if source.is_test and source.pytest_config is not None
         }
         for config in sorted(configs):
-            if _inside(config, roots):
-                _edit(result, config, _with_loop_scope)
+            shown = _as_given(config, roots)
+            if shown is not None:
+                _edit(result, shown, _with_loop_scope)
             elif _LOOP_SCOPE not in _options_of(config):
                 result.findings.append(
                     _finding(
@@ -55,7 +56,7 @@ def port_project_files(
                         f"add `{_LOOP_SCOPE} = function` to pytest's options",
                     )
                 )
-    for root in roots:
+    for root in roots.values():
         pyproject = root / "pyproject.toml"
         if pyproject.is_file():
             _edit(result, pyproject, _pyproject_dependencies)
@@ -64,9 +65,13 @@ def port_project_files(
     return result
 
 
-def _inside(path: Path, roots: Sequence[Path]) -> bool:
+def _as_given(path: Path, roots: dict[Path, Path]) -> Path | None:
+    """The path spelled from the directory given that holds it, or None if none does."""
     resolved = path.resolve()
-    return any(resolved.is_relative_to(root) for root in roots)
+    for root, given in roots.items():
+        if resolved.is_relative_to(root):
+            return given / resolved.relative_to(root)
+    return None
 
 
 def _edit(
