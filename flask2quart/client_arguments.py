@@ -54,18 +54,6 @@ def _port_encoded_body(analysis: ModuleAnalysis, node: cst.Call) -> bool:
     lists = [value for value in values if isinstance(value, cst.List)]
     if not lists:
         return False
-    headers = arguments.get("headers")
-    if headers is not None and not isinstance(headers.value, cst.Dict):
-        analysis.report(
-            data,
-            "client-argument",
-            "this `data=` sends several values under one name, which Quart's `form=` and "
-            "`files=` cannot, and `headers=` is not a dict the port can add the body's "
-            "`Content-Type` to",
-            "send the body as `data=` bytes (Werkzeug's `encode_multipart`) with its "
-            "`Content-Type` in `headers=`",
-        )
-        return True
     multipart = any(
         is_upload_value(value)
         or (isinstance(value, cst.List) and any(is_upload_value(e.value) for e in value.elements))
@@ -297,19 +285,8 @@ def _file_storage(value: cst.BaseExpression) -> cst.BaseExpression:
 def _port_content_type(analysis: ModuleAnalysis, node: cst.Call, argument: cst.Arg) -> None:
     if _is_multipart(argument):
         analysis.plan.rewrite(node, _without_multipart_content_type)
-        return
-    headers = next(
-        (a for a in node.args if a.keyword is not None and a.keyword.value == "headers"), None
-    )
-    if headers is not None and not isinstance(headers.value, cst.Dict):
-        analysis.report(
-            argument,
-            "client-argument",
-            "Quart's test client has no `content_type=` argument",
-            "add a `Content-Type` entry to `headers=`",
-        )
-        return
-    analysis.plan.rewrite(node, _content_type_into_headers)
+    else:
+        analysis.plan.rewrite(node, _content_type_into_headers)
 
 
 def _content_type_into_headers(updated: cst.CSTNode) -> cst.CSTNode:
@@ -322,15 +299,16 @@ def _content_type_into_headers(updated: cst.CSTNode) -> cst.CSTNode:
     entry = cst.DictElement(cst.SimpleString('"Content-Type"'), content_type.value)
     for index, argument in enumerate(arguments):
         if argument.keyword is not None and argument.keyword.value == "headers":
-            assert isinstance(argument.value, cst.Dict)
-            elements = list(argument.value.elements)
-            if elements:
-                elements[-1] = elements[-1].with_changes(
-                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-                )
-            arguments[index] = argument.with_changes(
-                value=argument.value.with_changes(elements=[*elements, entry])
-            )
+            headers = argument.value
+            if isinstance(headers, cst.Dict):
+                elements = list(headers.elements)
+                if elements:
+                    elements[-1] = elements[-1].with_changes(comma=COMMA)
+                headers = headers.with_changes(elements=[*elements, entry])
+            else:
+                # `headers=self.auth_headers()`: a mapping the port cannot see into.
+                headers = cst.Dict([cst.StarredDictElement(headers, comma=COMMA), entry])
+            arguments[index] = argument.with_changes(value=headers)
             del arguments[position]
             if position == len(arguments):
                 arguments[-1] = arguments[-1].with_changes(comma=content_type.comma)

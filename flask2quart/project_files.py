@@ -20,6 +20,8 @@ QUART_REQUIREMENT = "quart>=0.22,<0.23"
 PYTEST_ASYNCIO_REQUIREMENT = "pytest-asyncio>=0.24"
 _LOOP_SCOPE = "asyncio_default_fixture_loop_scope"
 _REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+# Indentation, the requirement, and a trailing comment with the spaces before it.
+_REQUIREMENT_LINE = re.compile(r"([ \t]*)([^#]*?)([ \t]*(?:#.*)?)")
 
 
 @dataclass
@@ -183,7 +185,10 @@ def _requirements(path: Path, text: str) -> tuple[str, str | None]:
         name = _name(line)
         ending = line[len(line.rstrip("\r\n")) :]
         if name == "flask":
-            line = QUART_REQUIREMENT + ending
+            parts = _REQUIREMENT_LINE.fullmatch(line.removesuffix(ending))
+            assert parts is not None  # every part of the pattern is optional
+            indent, _, comment = parts.groups()
+            line = indent + QUART_REQUIREMENT + comment + ending
         edited.append(line)
         if name == "pytest" and "pytest-asyncio" not in names:
             edited.append(PYTEST_ASYNCIO_REQUIREMENT + (ending or "\n"))
