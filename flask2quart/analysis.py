@@ -245,14 +245,20 @@ class ModuleAnalysis(ScopedVisitor):
     def _attribute_kind(self, expression: cst.Attribute) -> str | None:
         if self.parsed.framework_name(expression) == "request.files":
             return "file_dict"
-        if not (isinstance(expression.value, cst.Name) and expression.value.value == "self"):
+        if not (
+            isinstance(expression.value, cst.Name) and expression.value.value in {"self", "cls"}
+        ):
             return None
         frame = self.frame
         if frame is not None and frame.owner is not None:
             kind = self.index.attribute_kind(frame.owner, expression.attr.value)
             if kind is not None:
                 return kind
-        if self.is_test_module and expression.attr.value.endswith("client"):
+        if (
+            self.is_test_module
+            and expression.value.value == "self"
+            and expression.attr.value.endswith("client")
+        ):
             return "client"
         return None
 

@@ -7,7 +7,8 @@ import libcst as cst
 from flask2quart.analysis import ModuleAnalysis
 from flask2quart.index import is_upload_value
 from flask2quart.names import FLASK_ONLY_CLIENT_ARGUMENTS
-from flask2quart.plan import COMMA, Rewrite, keyword_argument, renamed, with_argument
+from flask2quart.plan import Rewrite, renamed
+from flask2quart.syntax import COMMA, keyword_argument, with_argument
 
 _BODY_LITERALS = (
     cst.SimpleString,
@@ -212,7 +213,7 @@ def _split_files_rewrite(is_file: list[bool]) -> Rewrite:
         replacement = [argument.with_changes(keyword=cst.Name("files"), value=_dict(files))]
         if fields:
             replacement[0] = replacement[0].with_changes(
-                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                comma=COMMA,
                 whitespace_after_arg=cst.SimpleWhitespace(""),
             )
             replacement.append(
@@ -250,7 +251,7 @@ def _dict(elements: list[cst.BaseDictElement]) -> cst.Dict:
     cleaned = [
         element.with_changes(comma=cst.MaybeSentinel.DEFAULT)
         if index == len(elements) - 1
-        else element.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        else element.with_changes(comma=COMMA)
         for index, element in enumerate(elements)
     ]
     return cst.Dict(elements=cleaned)

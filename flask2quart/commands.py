@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from flask2quart.analysis import ModuleAnalysis
-from flask2quart.plan import COMMA, keyword_argument, with_argument
+from flask2quart.syntax import COMMA, keyword_argument, with_argument
 
 
 def on_call(analysis: ModuleAnalysis, node: cst.Call) -> None:

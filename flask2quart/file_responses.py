@@ -10,7 +10,8 @@ from flask2quart.names import (
     SEND_FILE_KEYWORDS,
     SEND_FILE_STREAM_CALLS,
 )
-from flask2quart.plan import TIGHT_EQUAL, Rewrite, keyword_argument, with_argument
+from flask2quart.plan import Rewrite
+from flask2quart.syntax import TIGHT_EQUAL, keyword_argument, with_argument
 
 # Positions Flask's and Quart's `send_file` share: the file, `mimetype`, `as_attachment` and
 # the file name (`download_name` / `attachment_filename`).

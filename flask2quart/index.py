@@ -200,13 +200,13 @@ class _FactCollector(ScopedVisitor):
     def _record_attribute_value(
         self, target: cst.BaseExpression, value: cst.BaseExpression
     ) -> None:
-        """`self.client = app.test_client()` in a method: the attribute's kind, for later."""
+        """`self.client = app.test_client()` (or `cls.`) in a method: its kind, for later."""
         owner = self.current_owner()
         if (
             owner is not None
             and isinstance(target, cst.Attribute)
             and isinstance(target.value, cst.Name)
-            and target.value.value == "self"
+            and target.value.value in {"self", "cls"}
         ):
             attribute = f"{self.definition_name(owner)}.{target.attr.value}"
             self.attributes.append((attribute, value, self._where()))

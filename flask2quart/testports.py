@@ -12,8 +12,9 @@ from flask2quart.names import (
     RESPONSE_AWAITABLE_ATTRIBUTES,
     RESPONSE_AWAITABLE_METHODS,
 )
-from flask2quart.plan import COMMA, Rewrite, keyword_argument
+from flask2quart.plan import Rewrite
 from flask2quart.scopes import decorator_target, name_nodes
+from flask2quart.syntax import COMMA, keyword_argument
 
 _REQUEST_BUILDERS = frozenset({"test_request_context", "session_transaction"})
 
@@ -147,7 +148,7 @@ def _server_name_first(updated: cst.CSTNode) -> cst.CSTNode:
             server_name = argument.value
         elif keyword != "origin_only":
             arguments.append(argument)
-    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    comma = COMMA
     arguments = [cst.Arg(server_name, comma=comma), *arguments]
     positional = [argument for argument in arguments if argument.keyword is None]
     if len(positional) == 2 and (updated.func.attr.value == "set_cookie"):
