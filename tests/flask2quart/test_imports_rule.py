@@ -186,9 +186,7 @@ def test_the_star_names_are_what_flask_exports() -> None:
     namespace: dict[str, object] = {}
     exec("from flask import *", namespace)
     exported = {
-        name
-        for name, value in namespace.items()
-        if not inspect.ismodule(value) or name == "json"
+        name for name, value in namespace.items() if not inspect.ismodule(value) or name == "json"
     } - {"__builtins__", "annotations"}
     assert exported == FLASK_STAR_NAMES
 

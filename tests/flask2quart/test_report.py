@@ -76,7 +76,11 @@ def test_what_quart_lacks_is_reported_where_it_is(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "sqlite_import",
-    ["import sqlite3", "from sqlite3 import dbapi2 as sqlite3", "import sqlite3.dbapi2 as sqlite3"],
+    [
+        "import sqlite3",
+        "from sqlite3 import dbapi2 as sqlite3",
+        "import sqlite3.dbapi2 as sqlite3",
+    ],
 )
 def test_blocking_calls_are_followed_through_project_functions(
     tmp_path: Path, sqlite_import: str
