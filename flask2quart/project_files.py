@@ -81,7 +81,7 @@ def _edit(
 ) -> None:
     original = result.original.get(path)
     if original is None:
-        original = path.read_text(encoding="utf-8")
+        original = path.read_bytes().decode("utf-8")  # line endings as they are
     text = result.ported.get(path, original)
     edited, problem = edit(path, text)
     if problem is not None:
@@ -103,7 +103,7 @@ def _options_of(path: Path, text: str | None = None) -> dict[str, object]:
 
 def _with_loop_scope(path: Path, text: str) -> tuple[str, str | None]:
     """`asyncio_default_fixture_loop_scope = function` under pytest's section header."""
-    if _LOOP_SCOPE in _options_of(path):
+    if _LOOP_SCOPE in _options_of(path, text):
         return text, None
     if path.name == "pyproject.toml":
         header, line = r"\[tool\.pytest\.ini_options\]", f'{_LOOP_SCOPE} = "function"'
@@ -130,49 +130,68 @@ def _pyproject_dependencies(path: Path, text: str) -> tuple[str, str | None]:
     except tomllib.TOMLDecodeError as error:
         return text, f"cannot read the file: {error}"
     edited = text
-    expected: list[list[str]] = []
-    for requirements in lists:
+    expected: dict[str, list[str]] = {}
+    for key, requirements in lists.items():
+        start = _list_start(edited, key)
         new = [QUART_REQUIREMENT if _name(item) == "flask" else item for item in requirements]
-        names = {_name(item) for item in requirements}
         for item in requirements:
             if _name(item) == "flask":
-                edited = _replace_string(edited, item, QUART_REQUIREMENT)
+                edited = _replace_string(edited, start, item, QUART_REQUIREMENT)
+        names = {_name(item) for item in requirements}
         if "pytest" in names and "pytest-asyncio" not in names:
             pytest = next(item for item in requirements if _name(item) == "pytest")
-            edited = _replace_string(edited, pytest, pytest, added=PYTEST_ASYNCIO_REQUIREMENT)
+            edited = _replace_string(
+                edited, start, pytest, pytest, added=PYTEST_ASYNCIO_REQUIREMENT
+            )
             new.insert(new.index(pytest) + 1, PYTEST_ASYNCIO_REQUIREMENT)
-        expected.append(new)
-    if edited == text:
+        expected[key] = new
+    if expected == lists:
         return text, None
     try:
         found = _dependency_lists(edited)
     except tomllib.TOMLDecodeError:
-        found = []
+        found = {}
     if found != expected:
         return text, "cannot swap Flask for Quart in the dependency lists by a simple edit"
     return edited, None
 
 
-def _dependency_lists(text: str) -> list[list[str]]:
-    """`[project]`'s dependencies and each optional list, where they are lists of strings."""
+def _dependency_lists(text: str) -> dict[str, list[str]]:
+    """`[project]`'s dependencies and each optional list (`optional-dependencies.<extra>`)."""
     project = tomllib.loads(text).get("project", {})
-    candidates = [project.get("dependencies"), *project.get("optional-dependencies", {}).values()]
-    return [
-        candidate
-        for candidate in candidates
+    candidates = {"dependencies": project.get("dependencies")}
+    for extra, requirements in project.get("optional-dependencies", {}).items():
+        candidates[f"optional-dependencies.{extra}"] = requirements
+    return {
+        key: candidate
+        for key, candidate in candidates.items()
         if isinstance(candidate, list) and all(isinstance(item, str) for item in candidate)
-    ]
+    }
 
 
-def _replace_string(text: str, item: str, replacement: str, *, added: str | None = None) -> str:
-    """Replace the quoted requirement (and append `added` after it, same quotes)."""
+def _list_start(text: str, key: str) -> int:
+    """Where the list for `key` opens in the text, or 0 when it cannot be found."""
+    table, _, name = key.rpartition(".")
+    table = f"project.{table}" if table else "project"
+    header = re.search(rf"^\[{re.escape(table)}\][ \t]*(#.*)?$", text, re.MULTILINE)
+    if header is None:
+        return 0
+    entry = re.compile(rf"^[ \t]*[\"']?{re.escape(name)}[\"']?[ \t]*=[ \t]*\[", re.MULTILINE)
+    found = entry.search(text, header.end())
+    return found.end() if found else 0
+
+
+def _replace_string(
+    text: str, start: int, item: str, replacement: str, *, added: str | None = None
+) -> str:
+    """Replace the first quoted `item` after `start` (and append `added`, same quotes)."""
     for quote in ('"', "'"):
-        literal = f"{quote}{item}{quote}"
-        if literal in text:
+        position = text.find(f"{quote}{item}{quote}", start)
+        if position >= 0:
             new = f"{quote}{replacement}{quote}"
             if added is not None:
                 new += f", {quote}{added}{quote}"
-            return text.replace(literal, new, 1)
+            return text[:position] + new + text[position + len(item) + 2 :]
     return text
 
 

@@ -72,7 +72,8 @@ def _walk(directory: Path, walked: set[tuple[int, int]]) -> Iterator[Path]:
     if identity in walked:
         return
     walked.add(identity)
-    for child in sorted(directory.iterdir()):
+    # Real entries before links to them, so a file is listed under its own name.
+    for child in sorted(directory.iterdir(), key=lambda child: (child.is_symlink(), child.name)):
         if child.is_dir():
             if child.name.startswith(".") or child.name in _SKIPPED_DIRECTORIES:
                 continue
