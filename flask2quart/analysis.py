@@ -188,8 +188,9 @@ class ModuleAnalysis(ScopedVisitor):
                 "sync-caller",
                 f"{what} must be awaited under Quart, but {obstacle}",
                 "restructure so the call happens in an async function (a view, hook or "
-                "`async def` helper); at start-up use `@app.before_serving`, in a CLI command "
-                "run the coroutine with `asyncio.run()` without `with_appcontext`",
+                "`async def` helper); at start-up use `@app.before_serving`; keep what a CLI "
+                "command calls synchronous (Quart runs app-context commands inside an event "
+                "loop, where they can neither await nor call `asyncio.run`)",
             )
             return False
         assert frame is not None
