@@ -18,7 +18,7 @@ from flask2quart.names import (
     UNITTEST_CASES,
 )
 from flask2quart.parsed import ParsedModule
-from flask2quart.scopes import ScopedVisitor, decorator_target
+from flask2quart.scopes import ScopedVisitor, decorator_target, find_nodes
 
 _APP_CONSTRUCTORS = frozenset({"Flask", "Quart", "Blueprint", "app.Flask", "blueprints.Blueprint"})
 
@@ -464,19 +464,5 @@ def _returns_name(function: cst.FunctionDef, name: str) -> bool:
 
 def _called_names(function: cst.FunctionDef) -> set[str]:
     """Plain names the function calls (`view(...)`), nested functions excluded."""
-    finder = _CalledNames()
-    function.body.visit(finder)
-    return finder.names
-
-
-class _CalledNames(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Name):
-            self.names.add(node.func.value)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+    calls = find_nodes(function.body, (cst.Call,), nested=False)
+    return {call.func.value for call in calls if isinstance(call.func, cst.Name)}

@@ -12,7 +12,7 @@ import libcst as cst
 from flask2quart.analysis import ModuleAnalysis
 from flask2quart.names import SIGNALS
 from flask2quart.plan import Rewrite
-from flask2quart.scopes import name_nodes
+from flask2quart.scopes import find_nodes, name_nodes
 
 _REPLAY_NAMES = ("args", "kwargs")
 
@@ -73,7 +73,9 @@ def _asserting_receiver(
         return None
     scope = analysis.frame.node if analysis.frame is not None else analysis.parsed.module
     definition = _function_named(scope, receiver.value)
-    if definition is None or not _contains(definition.body, (cst.Assert, cst.Raise)):
+    if definition is None or not find_nodes(
+        definition.body, (cst.Assert, cst.Raise), nested=False
+    ):
         return None
     return definition
 
@@ -146,39 +148,7 @@ def _replayed(receiver: str) -> Rewrite:
 
 
 def _function_named(scope: cst.CSTNode, name: str) -> cst.FunctionDef | None:
-    finder = _FunctionFinder(name)
+    """The first function of that name defined in the scope's own body."""
     body = scope.body if isinstance(scope, cst.FunctionDef) else scope
-    body.visit(finder)
-    return finder.found
-
-
-def _contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
-    finder = _NodeFinder(kinds)
-    node.visit(finder)
-    return finder.found
-
-
-class _FunctionFinder(cst.CSTVisitor):
-    """The first function of that name, not looking inside other functions."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.found: cst.FunctionDef | None = None
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        if self.found is None and node.name.value == self.name:
-            self.found = node
-        return False
-
-
-class _NodeFinder(cst.CSTVisitor):
-    def __init__(self, kinds: tuple[type[cst.CSTNode], ...]) -> None:
-        super().__init__()
-        self.kinds = kinds
-        self.found = False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, self.kinds):
-            self.found = True
-        return not self.found and not isinstance(node, cst.FunctionDef | cst.Lambda)
+    functions = find_nodes(body, (cst.FunctionDef,), nested=False)
+    return next((function for function in functions if function.name.value == name), None)
