@@ -285,6 +285,10 @@ class ModuleAnalysis(ScopedVisitor):
         """Fully qualified names the call may go to, methods of `self` and known instances too."""
         candidates = set(self.parsed.qualified_names(node.func))
         func = node.func
+        kind = self.kind_of(func) if isinstance(func, cst.Name) else None
+        if kind is not None and kind.startswith("function:"):
+            # A fixture that returns a helper function (a "factory as fixture").
+            candidates.add(kind.removeprefix("function:"))
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             receiver = func.value

@@ -145,6 +145,8 @@ class _FactCollector(ScopedVisitor):
         # (`Class.attribute`, assigned value, where it is assigned)
         self.attributes: list[tuple[str, cst.BaseExpression, _Where]] = []
         self.local_values: list[dict[str, cst.BaseExpression]] = []
+        # Functions defined in each enclosing function, by name: a fixture may return one.
+        self.local_functions: list[dict[str, str]] = []
         self.fixture_names: list[str | None] = []
 
     def enter_function(self, node: cst.FunctionDef) -> None:
@@ -167,11 +169,15 @@ class _FactCollector(ScopedVisitor):
         owner = self.current_owner()
         if node.asynchronous is not None and owner is not None:
             self.index.classes_with_async_methods.add(self.definition_name(owner))
+        if self.local_functions:
+            self.local_functions[-1][node.name.value] = name
         self.local_values.append({})
+        self.local_functions.append({})
         self.fixture_names.append(self._fixture_name(node))
 
     def leave_function(self, node: cst.FunctionDef) -> None:
         self.local_values.pop()
+        self.local_functions.pop()
         self.fixture_names.pop()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
@@ -248,6 +254,7 @@ class _FactCollector(ScopedVisitor):
         return _Where(
             owner=self.definition_name(owner) if owner is not None else None,
             local_values=self.local_values[-1] if self.local_values else {},
+            functions=self.local_functions[-1] if self.local_functions else {},
         )
 
     def _record_registration(self, node: cst.Call) -> None:
@@ -353,6 +360,8 @@ class _FactCollector(ScopedVisitor):
     def _value_kind(self, value: cst.BaseExpression, where: _Where, depth: int) -> str | None:
         while isinstance(value, cst.Await):
             value = value.expression
+        if isinstance(value, cst.Name) and value.value in where.functions:
+            return f"function:{where.functions[value.value]}"
         if isinstance(value, cst.Name) and value.value in where.local_values and depth < 5:
             return self._value_kind(where.local_values[value.value], where, depth + 1)
         if not isinstance(value, cst.Call):
@@ -387,6 +396,7 @@ class _Where:
 
     owner: str | None
     local_values: dict[str, cst.BaseExpression]
+    functions: dict[str, str]
 
 
 def _is_upload_dict(value: cst.Dict) -> bool:

@@ -416,3 +416,35 @@ def test_several_values_under_one_form_field_are_url_encoded(tmp_path: Path) -> 
             await client.post("/tags", data={body}, headers={headers})
         """
     )
+
+
+def test_a_fixture_that_returns_a_helper_function_has_its_calls_awaited(tmp_path: Path) -> None:
+    result = port_files(
+        tmp_path,
+        {
+            "conftest.py": """\
+            import pytest
+
+
+            @pytest.fixture
+            def login(client):
+                def log_in(name="ada"):
+                    return client.post("/login", data={"name": name})
+
+                return log_in
+            """,
+            "test_login.py": """\
+            def test_login(login):
+                assert b"Hello" in login("grace").data
+            """,
+        },
+    )
+    assert '    async def log_in(name="ada"):\n        return await client.post' in ported(
+        tmp_path, result, "conftest.py"
+    )
+    assert ported(tmp_path, result, "test_login.py") == dedent(
+        """\
+        async def test_login(login):
+            assert b"Hello" in await (await login("grace")).data
+        """
+    )

@@ -1,92 +1,92 @@
-"""Accounts: register, log in, log out, and the view decorator that asks for a login."""
+"""Author accounts: sign-up, log in and out, and the guard for views that write."""
 
 import functools
 
-from flask import (
-    Blueprint,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import get_db
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
+MIN_PASSWORD = 4
 
-def login_required(view):
-    """Send anonymous visitors to the login page."""
 
-    @functools.wraps(view)
-    def wrapped_view(**kwargs):
-        if g.user is None:
-            return redirect(url_for("auth.login"))
-        return view(**kwargs)
-
-    return wrapped_view
+def find_author(username):
+    """The author's row, or None."""
+    return get_db().execute("SELECT * FROM user WHERE username = ?", (username,)).fetchone()
 
 
 @bp.before_app_request
-def load_logged_in_user():
-    """Look the session's user up once per request."""
-    user_id = session.get("user_id")
-    g.user = (
-        None
-        if user_id is None
-        else get_db().execute("SELECT * FROM user WHERE id = ?", (user_id,)).fetchone()
-    )
+def remember_author():
+    """`g.user` is the logged-in author's row, or None."""
+    author_id = session.get("author_id")
+    g.user = None
+    if author_id is not None:
+        g.user = get_db().execute("SELECT * FROM user WHERE id = ?", (author_id,)).fetchone()
+
+
+def login_required(view):
+    """Views that write need an author; others are asked to log in, then sent back."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        if g.user is not None:
+            return view(*args, **kwargs)
+        flash("Log in to write.")
+        return redirect(url_for("auth.login", next=request.path))
+
+    return guarded
+
+
+def _problem_with(username, password):
+    if not username:
+        return "A username is required."
+    if len(password) < MIN_PASSWORD:
+        return f"The password needs at least {MIN_PASSWORD} characters."
+    if find_author(username) is not None:
+        return f"The name {username} is taken."
+    return None
 
 
 @bp.route("/register", methods=("GET", "POST"))
 def register():
-    """Create an account."""
-    if request.method == "POST":
-        username = request.form["username"].strip()
-        password = request.form["password"]
-        error = None
-        if not username:
-            error = "A username is required."
-        elif len(password) < 4:
-            error = "The password needs at least 4 characters."
-        if error is None:
-            db = get_db()
-            try:
-                db.execute(
-                    "INSERT INTO user (username, password) VALUES (?, ?)",
-                    (username, generate_password_hash(password, method="pbkdf2:sha256:1000")),
-                )
-                db.commit()
-            except db.IntegrityError:
-                error = f"The name {username} is taken."
-            else:
-                flash("Welcome! Log in to start writing.")
-                return redirect(url_for("auth.login"))
-        flash(error)
-    return render_template("auth/register.html")
+    """Sign up as an author."""
+    if request.method == "GET":
+        return render_template("auth/register.html")
+    username = request.form["username"].strip()
+    password = request.form["password"]
+    problem = _problem_with(username, password)
+    if problem is not None:
+        flash(problem)
+        return render_template("auth/register.html"), 400
+    db = get_db()
+    db.execute(
+        "INSERT INTO user (username, password) VALUES (?, ?)",
+        (username, generate_password_hash(password, method="pbkdf2:sha256:1000")),
+    )
+    db.commit()
+    flash("Welcome! Log in to start writing.")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/login", methods=("GET", "POST"))
 def login():
-    """Check the password and remember the user in the session."""
+    """Log an author in, and go back where they were."""
     if request.method == "POST":
-        username = request.form["username"]
-        user = get_db().execute("SELECT * FROM user WHERE username = ?", (username,)).fetchone()
-        if user is None or not check_password_hash(user["password"], request.form["password"]):
-            flash("Wrong username or password.")
-        else:
+        author = find_author(request.form["username"])
+        password = request.form["password"]
+        if author is not None and check_password_hash(author["password"], password):
             session.clear()
-            session["user_id"] = user["id"]
-            return redirect(url_for("index"))
+            session["author_id"] = author["id"]
+            next_page = request.args.get("next", "")
+            return redirect(next_page if next_page.startswith("/") else url_for("index"))
+        flash("Wrong username or password.")
     return render_template("auth/login.html")
 
 
 @bp.route("/logout")
 def logout():
-    """Forget the user."""
-    session.clear()
+    """Log the author out."""
+    session.pop("author_id", None)
     return redirect(url_for("index"))

@@ -54,9 +54,23 @@ def get_post(post_id, check_author=True):
     return post
 
 
-def _form_error():
-    if not request.form["title"].strip():
+def _save(post_id=None):
+    """Store the submitted post (a new one without `post_id`); a problem, or None if saved."""
+    title = request.form["title"].strip()
+    if not title:
         return "A title is required."
+    db = get_db()
+    if post_id is None:
+        db.execute(
+            "INSERT INTO post (title, body, author_id) VALUES (?, ?, ?)",
+            (title, request.form["body"], g.user["id"]),
+        )
+    else:
+        db.execute(
+            "UPDATE post SET title = ?, body = ? WHERE id = ?",
+            (title, request.form["body"], post_id),
+        )
+    db.commit()
     return None
 
 
@@ -65,16 +79,10 @@ def _form_error():
 def create():
     """Write a new post."""
     if request.method == "POST":
-        error = _form_error()
-        if error is None:
-            db = get_db()
-            db.execute(
-                "INSERT INTO post (title, body, author_id) VALUES (?, ?, ?)",
-                (request.form["title"], request.form["body"], g.user["id"]),
-            )
-            db.commit()
+        problem = _save()
+        if problem is None:
             return redirect(url_for("blog.index"))
-        flash(error)
+        flash(problem)
     return render_template("blog/create.html")
 
 
@@ -84,27 +92,20 @@ def update(post_id):
     """Edit one's post."""
     post = get_post(post_id)
     if request.method == "POST":
-        error = _form_error()
-        if error is None:
-            db = get_db()
-            db.execute(
-                "UPDATE post SET title = ?, body = ? WHERE id = ?",
-                (request.form["title"], request.form["body"], post_id),
-            )
-            db.commit()
+        problem = _save(post_id)
+        if problem is None:
             return redirect(url_for("blog.index"))
-        flash(error)
+        flash(problem)
     return render_template("blog/update.html", post=post)
 
 
-@bp.route("/<int:post_id>/delete", methods=("POST",))
+@bp.post("/<int:post_id>/delete")
 @login_required
 def delete(post_id):
     """Delete one's post."""
     get_post(post_id)
-    db = get_db()
-    db.execute("DELETE FROM post WHERE id = ?", (post_id,))
-    db.commit()
+    with get_db() as db:
+        db.execute("DELETE FROM post WHERE id = ?", (post_id,))
     return redirect(url_for("blog.index"))
 
 

@@ -25,30 +25,37 @@ def test_register_creates_the_account(client, app):
 def test_register_explains_what_is_wrong(client, username, password, message):
     response = client.post("/auth/register", data={"username": username, "password": password})
 
+    assert response.status_code == 400
     assert message in response.get_data(as_text=True)
 
 
-def test_login_keeps_the_user_for_the_next_requests(client, auth):
-    assert client.get("/auth/login").status_code == 200
-
-    response = auth.login()
+def test_the_author_is_known_on_later_requests(client, login):
+    response = login()
     assert response.headers["Location"] == "/"
 
     with client:
-        client.get("/")
-        assert session["user_id"] == 1
+        client.get("/about")
+        assert session["author_id"] == 1
         assert g.user["username"] == "ada"
 
 
-def test_wrong_password_is_refused(auth):
-    response = auth.login(password="nope")
+def test_login_goes_back_to_the_page_asked_for(client):
+    response = client.post(
+        "/auth/login?next=/create", data={"username": "grace", "password": "grace-pass"}
+    )
+
+    assert response.headers["Location"] == "/create"
+
+
+def test_wrong_password_is_refused(login):
+    response = login(password="nope")
 
     assert b"Wrong username or password." in response.data
 
 
-def test_logout_forgets_the_user(client, auth):
-    auth.login()
+def test_logout_forgets_the_author(client, login):
+    login()
 
     with client:
-        auth.logout()
-        assert "user_id" not in session
+        client.get("/auth/logout")
+        assert "author_id" not in session

@@ -18,8 +18,8 @@ def test_index_lists_posts_with_their_authors(app, client):
     assert b"Log in" in response.data
 
 
-def test_index_offers_editing_to_the_author(client, auth):
-    auth.login()
+def test_index_offers_editing_to_the_author(client, login):
+    login()
     page = client.get("/").get_data(as_text=True)
 
     assert 'href="/1/update"' in page
@@ -30,25 +30,25 @@ def test_index_offers_editing_to_the_author(client, auth):
 def test_writing_needs_a_login(client, path):
     response = client.post(path) if path != "/export.json" else client.get(path)
 
-    assert response.headers["Location"] == "/auth/login"
+    assert response.headers["Location"] == f"/auth/login?next={path}"
 
 
-def test_only_the_author_may_change_a_post(app, client, auth):
-    auth.login(username="grace", password="grace-pass")
+def test_only_the_author_may_change_a_post(client, login):
+    login("grace")
 
     assert client.post("/1/update", data={"title": "mine", "body": ""}).status_code == 403
     assert client.post("/1/delete").status_code == 403
     assert "That is not yours to change." in client.get("/1/update").text
 
 
-def test_missing_post_is_404(client, auth):
-    auth.login()
+def test_missing_post_is_404(client, login):
+    login()
 
     assert client.post("/7/delete").status_code == 404
 
 
-def test_create_update_delete(client, auth, app):
-    auth.login()
+def test_create_update_delete(client, login, app):
+    login()
     assert client.get("/create").status_code == 200
 
     client.post("/create", data={"title": "Second", "body": "More."})
@@ -62,16 +62,16 @@ def test_create_update_delete(client, auth, app):
         assert get_db().execute("SELECT COUNT(*) FROM post").fetchone()[0] == 1
 
 
-def test_create_requires_a_title(client, auth):
-    auth.login()
+def test_create_requires_a_title(client, login):
+    login()
 
     response = client.post("/create", data={"title": " ", "body": "x"})
 
     assert "A title is required." in response.get_data(as_text=True)
 
 
-def test_export_downloads_the_authors_posts(client, auth):
-    auth.login()
+def test_export_downloads_the_authors_posts(client, login):
+    login()
 
     response = client.get("/export.json")
 

@@ -13,8 +13,8 @@ def test_one_connection_per_context_closed_at_its_end(app):
         db.execute("SELECT 1")
 
 
-def test_init_db_command_empties_the_database(app, runner):
-    result = runner.invoke(args=["init-db"])
+def test_init_db_command_empties_the_database(app, cli):
+    result = cli.invoke(args=["init-db"])
 
     assert result.exit_code == 0, result.output
     assert "Initialized the database." in result.output
@@ -22,8 +22,8 @@ def test_init_db_command_empties_the_database(app, runner):
         assert get_db().execute("SELECT COUNT(*) FROM post").fetchone()[0] == 0
 
 
-def test_seed_demo_command_adds_an_author_and_posts(app, runner):
-    result = runner.invoke(args=["seed-demo", "--author", "linus"])
+def test_seed_demo_command_adds_an_author_and_posts(app, cli):
+    result = cli.invoke(args=["seed-demo", "--author", "linus"])
 
     assert result.exit_code == 0, result.output
     assert "Added 2 posts by linus." in result.output
@@ -39,8 +39,8 @@ def test_seed_demo_command_adds_an_author_and_posts(app, runner):
     assert count == 2
 
 
-def test_commands_are_listed_in_the_help(runner):
-    result = runner.invoke(args=["--help"])
+def test_commands_are_listed_in_the_help(cli):
+    result = cli.invoke(args=["--help"])
 
     assert "init-db" in result.output
     assert "seed-demo" in result.output
