@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -60,6 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = port_paths(options.paths, asyncio_mode=options.asyncio_mode, progress=progress)
     except FileNotFoundError as error:
         print(f"flask2quart: {error}", file=sys.stderr)
+        return ERROR
+    except Exception:
+        # A bug in a rule: say so, with the trace, under the error status rather than the 1
+        # Python exits with, which would read as "files would change".
+        traceback.print_exc()
+        print("flask2quart: internal error; no file was written", file=sys.stderr)
         return ERROR
     changed = result.changed_paths()
     if options.diff:

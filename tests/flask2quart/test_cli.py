@@ -179,3 +179,17 @@ def test_progress_is_shown_once_a_port_runs_long(tmp_path: Path) -> None:
         "flask2quart: round 1: 2/7 files\nflask2quart: round 1: 7/7 files\n"
     )
     assert progress.printed
+
+
+def test_a_crash_inside_the_tool_is_an_error_not_a_change(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken_rule(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a rule broke")
+
+    monkeypatch.setattr("flask2quart.transform.asyncify.on_call", broken_rule)
+    assert main(["--check", str(project)]) == ERROR
+    err = capsys.readouterr().err
+    assert "RuntimeError: a rule broke" in err
+    assert "internal error; no file was written" in err
+    assert (project / "app.py").read_text(encoding="utf-8") == FLASK_APP
