@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (see `WOULD_CHANGE`, `ERROR`, `UNPORTABLE`)."""
     options = build_parser().parse_args(argv)
-    progress = ProgressLine(sys.stderr)
+    # A JSON report is read by programs: nothing else goes in its way on stderr.
+    chatty = options.report != "json"
+    progress = ProgressLine(sys.stderr) if chatty else None
     try:
         result = port_paths(options.paths, asyncio_mode=options.asyncio_mode, progress=progress)
     except FileNotFoundError as error:
@@ -71,15 +73,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     changed = result.changed_paths()
     if options.diff:
         sys.stdout.write(unified_diff(result))
-    if options.check:
+    if options.check and chatty:
         for path in changed:
             print(f"would port {path}", file=sys.stderr)
     if not (options.diff or options.check):
         for path in changed:
             path.write_bytes(result.encoded(path))
-            print(f"ported {path}", file=sys.stderr)
+            if chatty:
+                print(f"ported {path}", file=sys.stderr)
     _print_report(result, options.report, sys.stderr)
-    if progress.printed:
+    if progress is not None and progress.printed:
         print(
             f"flask2quart: {len(result.original)} files, {len(changed)} changed, "
             f"{result.rounds} rounds",

@@ -12,7 +12,7 @@ Severity = Literal["error", "unportable", "advice"]
 # A file the tool could not read or parse is not ported at all.
 ERROR_RULES = frozenset({"syntax-error", "encoding"})
 # The port works as written; these only point at what Quart does differently or slower.
-ADVICE_RULES = frozenset({"blocking-io", "session-vary", "thread"})
+ADVICE_RULES = frozenset({"blocking-io", "session-vary", "prefixed-env", "thread"})
 
 
 @dataclass(frozen=True, order=True)

@@ -84,7 +84,9 @@ def _replay_obstacle(
     analysis: ModuleAnalysis, node: cst.With, receiver: cst.FunctionDef
 ) -> str | None:
     """Why the receiver cannot run after the block instead of during it, or None."""
-    if len(node.items) != 1 or analysis.frame is None:
+    if analysis.frame is None:
+        return "the `with` is at module level"
+    if len(node.items) != 1:
         return "the `with` holds more than the signal"
     if not all(_is_replayable(small) for small in _small_statements(receiver.body)):
         return "it does more than assert (it may feed the block it is connected in)"
@@ -111,8 +113,8 @@ def _small_statements(body: cst.BaseSuite) -> list[cst.BaseSmallStatement | None
 
 
 def _is_replayable(small: cst.BaseSmallStatement | None) -> bool:
-    """Asserts, a docstring, `pass` and local assignments: nothing the block could see."""
-    if isinstance(small, cst.Assert | cst.Pass):
+    """Asserts, raises, a docstring, `pass` and local assignments: nothing the block sees."""
+    if isinstance(small, cst.Assert | cst.Raise | cst.Pass):
         return True
     if isinstance(small, cst.Expr):
         return isinstance(small.value, cst.SimpleString)

@@ -14,11 +14,13 @@ _ASYNC_CASE = "IsolatedAsyncioTestCase"
 def on_leave_class(analysis: ModuleAnalysis, node: cst.ClassDef) -> None:
     """A `TestCase` whose own or inherited tests go async becomes `IsolatedAsyncioTestCase`."""
     name = analysis.definition_name(node)
-    going_async = any(
-        isinstance(statement, cst.FunctionDef)
-        and (statement.asynchronous is not None or statement in analysis.plan.asyncs)
+    async_methods = [
+        statement.name.value
         for statement in node.body.body
-    )
+        if isinstance(statement, cst.FunctionDef)
+        and (statement.asynchronous is not None or statement in analysis.plan.asyncs)
+    ]
+    going_async = bool(async_methods)
     root = analysis.index.unittest_root(name)
     if root == name and (going_async or name in analysis.index.unittest_roots_going_async()):
         for base in node.bases:
@@ -27,17 +29,21 @@ def on_leave_class(analysis: ModuleAnalysis, node: cst.ClassDef) -> None:
                 analysis.plan.rewrite(base.value, renamed(_ASYNC_CASE))
                 if isinstance(base.value, cst.Name):
                     analysis.plan.imports.add(("unittest", _ASYNC_CASE))
-    elif root is None and going_async and analysis.is_test_module:
+    elif (
+        root is None
+        and analysis.is_test_module
+        and any(method.startswith("test") for method in async_methods)
+    ):
         _report_foreign_base(analysis, node)
 
 
 def _report_foreign_base(analysis: ModuleAnalysis, node: cst.ClassDef) -> None:
-    """Async methods on a test class from another library may never be awaited."""
+    """Async tests on a test class from another library may never be awaited."""
     foreign = sorted(
         name
         for base in node.bases
         for name in analysis.parsed.qualified_names(base.value)
-        if name not in analysis.index.classes and name != "builtins.object"
+        if name not in analysis.index.classes and not name.startswith("builtins.")
     )
     if foreign:
         analysis.report(

@@ -69,9 +69,13 @@ def test_line_endings_and_encoding_are_kept(tmp_path: Path) -> None:
     assert "índex.html" in written
 
 
-def test_json_report(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("mode", [["--diff"], ["--check"], []])
+def test_json_report_is_all_that_goes_to_stderr(
+    project: Path, capsys: pytest.CaptureFixture[str], mode: list[str]
+) -> None:
     (project / "ext.py").write_text("import flask_cors\n", encoding="utf-8")
-    assert main(["--diff", "--report", "json", str(project)]) == UNPORTABLE
+    would_change = WOULD_CHANGE if mode == ["--check"] else 0
+    assert main([*mode, "--report", "json", str(project)]) == UNPORTABLE + would_change
     [finding] = json.loads(capsys.readouterr().err)
     assert finding["rule"] == "extension"
     assert finding["path"].endswith("ext.py")
