@@ -7,6 +7,7 @@ does not come out as intended is left alone and reported.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
@@ -58,12 +59,15 @@ def port_project_files(
                         f"add `{_LOOP_SCOPE} = function` to pytest's options",
                     )
                 )
+    # pytest-asyncio only with async tests: installed, it warns about its unset loop scope.
+    pyproject_edit = functools.partial(_pyproject_dependencies, with_asyncio=tests_are_async)
+    requirements_edit = functools.partial(_requirements, with_asyncio=tests_are_async)
     for root in roots.values():
         pyproject = root / "pyproject.toml"
         if pyproject.is_file():
-            _edit(result, pyproject, _pyproject_dependencies)
+            _edit(result, pyproject, pyproject_edit)
         for requirements in sorted(root.glob("requirements*.txt")):
-            _edit(result, requirements, _requirements)
+            _edit(result, requirements, requirements_edit)
     return result
 
 
@@ -123,7 +127,9 @@ def _with_loop_scope(path: Path, text: str) -> tuple[str, str | None]:
     return edited, None
 
 
-def _pyproject_dependencies(path: Path, text: str) -> tuple[str, str | None]:
+def _pyproject_dependencies(
+    path: Path, text: str, *, with_asyncio: bool
+) -> tuple[str, str | None]:
     """Flask becomes Quart in `[project]`'s lists; test extras with pytest get pytest-asyncio."""
     try:
         lists = _dependency_lists(text)
@@ -138,7 +144,7 @@ def _pyproject_dependencies(path: Path, text: str) -> tuple[str, str | None]:
             if _name(item) == "flask":
                 edited = _replace_string(edited, start, item, QUART_REQUIREMENT)
         names = {_name(item) for item in requirements}
-        if "pytest" in names and "pytest-asyncio" not in names:
+        if with_asyncio and "pytest" in names and "pytest-asyncio" not in names:
             pytest = next(item for item in requirements if _name(item) == "pytest")
             edited = _replace_string(
                 edited, start, pytest, pytest, added=PYTEST_ASYNCIO_REQUIREMENT
@@ -195,7 +201,7 @@ def _replace_string(
     return text
 
 
-def _requirements(path: Path, text: str) -> tuple[str, str | None]:
+def _requirements(path: Path, text: str, *, with_asyncio: bool) -> tuple[str, str | None]:
     """`flask...` lines become Quart's; a `pytest` line gets pytest-asyncio after it."""
     lines = text.splitlines(keepends=True)
     names = {_name(line) for line in lines}
@@ -209,7 +215,7 @@ def _requirements(path: Path, text: str) -> tuple[str, str | None]:
             indent, _, comment = parts.groups()
             line = indent + QUART_REQUIREMENT + comment + ending
         edited.append(line)
-        if name == "pytest" and "pytest-asyncio" not in names:
+        if with_asyncio and name == "pytest" and "pytest-asyncio" not in names:
             edited.append(PYTEST_ASYNCIO_REQUIREMENT + (ending or "\n"))
     return "".join(edited), None
 

@@ -99,12 +99,18 @@ def test_a_configuration_already_set_is_left_as_it_is(tmp_path: Path) -> None:
     assert project / "pyproject.toml" not in port_paths([project]).ported
 
 
-def test_synchronous_tests_need_no_pytest_asyncio_setting(tmp_path: Path) -> None:
-    config = "[pytest]\nfilterwarnings = error\n"
+def test_synchronous_tests_need_no_pytest_asyncio(tmp_path: Path) -> None:
     project = _project(
-        tmp_path, {"pytest.ini": config, "tests/test_home.py": "def test_one():\n    pass\n"}
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\nfilterwarnings = error\n",
+            "requirements.txt": "flask\npytest\n",
+            "tests/test_home.py": "def test_one():\n    pass\n",
+        },
     )
-    assert project / "pytest.ini" not in port_paths([project]).ported
+    result = port_paths([project])
+    assert project / "pytest.ini" not in result.ported
+    assert result.ported[project / "requirements.txt"] == "quart>=0.22,<0.23\npytest\n"
 
 
 def test_a_configuration_outside_the_paths_given_is_reported_not_edited(tmp_path: Path) -> None:
