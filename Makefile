@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
+FLASK_STAMP := $(VENV)/.flask-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
 CHROMIUM ?= $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: serve serve-flask dev test lint init-db screenshots check-chromium install-chromium clean
+.PHONY: serve serve-flask dev test test-quick lint lock init-db screenshots check-chromium install-chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,17 +18,32 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(FLASK_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[flask-original]'
 	touch $@ $(RUN_STAMP)
 
-# quart-app serve runs Hypercorn's workers under a master that shuts them down gracefully.
-serve: $(RUN_STAMP)
-	$(BIN)/quart-app serve --config hypercorn.toml
+# The dev tools come from the lockfile (exact versions, hashes checked); `make lock` renews it.
+$(DEV_STAMP): pyproject.toml requirements-dev.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@ $(FLASK_STAMP) $(RUN_STAMP)
 
-# The Flask original of the porting kit (docs/porting.md), under a WSGI server beside `make serve`.
-serve-flask: $(DEV_STAMP)
-	$(BIN)/gunicorn --bind 127.0.0.1:5001 --access-logfile - examples.flask_app.wsgi:app
+lock: $(DEV_STAMP)
+	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o requirements-dev.lock pyproject.toml
+
+# quart-app serve runs Hypercorn's workers under a master that shuts them down gracefully.
+# `make serve PORT=8000` (or HOST=0.0.0.0) listens elsewhere than hypercorn.toml's 127.0.0.1:5000.
+HOST ?= 127.0.0.1
+PORT ?= 5000
+FLASK_PORT ?= 5001
+serve: $(RUN_STAMP)
+	$(BIN)/quart-app serve --config hypercorn.toml --bind $(HOST):$(PORT)
+
+# The Flask original of the porting kit (docs/porting.md), under a WSGI server beside `make serve`,
+# with as many workers.
+serve-flask: $(FLASK_STAMP)
+	$(BIN)/gunicorn --bind $(HOST):$(FLASK_PORT) --workers 2 --access-logfile - examples.flask_app.wsgi:app
 
 dev: $(RUN_STAMP)
 	$(BIN)/quart --app quart_app run --reload
@@ -38,7 +54,7 @@ init-db: $(RUN_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict quart_app examples/flask_app flask2quart
+	$(BIN)/mypy --strict quart_app examples/flask_app flask2quart tests bench scripts
 
 # The browser tests drive Debian's Chromium: install it when it is missing and apt-get can (as root
 # or through sudo); otherwise stop once with the command to run, rather than fail test by test.
@@ -54,6 +70,10 @@ install-chromium:
 
 test: lint check-chromium
 	$(BIN)/pytest
+
+# The tests that take under a second each, outside the browser, codemod and parity suites.
+test-quick: $(DEV_STAMP)
+	$(BIN)/pytest -m "not browser and not slow"
 
 screenshots: $(DEV_STAMP) check-chromium
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m scripts.screenshots

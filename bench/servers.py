@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from tests.support.live_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-api-key"
@@ -69,13 +70,6 @@ class Server:
     @staticmethod
     def _what(content: Content) -> str:
         return "payloads" if content == "payload" else "whole request bodies"
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _site_env(prefix: str, workdir: Path, label: str, upload_dir: Path) -> dict[str, str]:

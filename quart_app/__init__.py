@@ -12,19 +12,22 @@ from quart import Quart
 
 from . import db, upload_settings
 from .access import load_signed_in_user
-from .blueprints import api, auth, pages, stores, uploads, users
-from .config import PROJECT_ROOT, default_config, development_defaults_in_use
+from .blueprints import api, api_docs, auth, health, pages, stores, uploads, users
+from .config import SITE_FILES, development_defaults_in_use, load_settings
 from .errors import register_error_handlers
 from .security import TLSAwareSessionInterface, csrf_token, set_security_headers, signed_in_user
 from .template_filters import TEMPLATE_FILTERS
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Quart:
-    """Build the app: defaults, then QUART_* environment variables, then `config`."""
+    """Build the app: defaults, then QUART_* environment variables, then `config`.
+
+    Raises SettingsError, naming the setting and what it expects, if one has a wrong value.
+    """
     app = Quart(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(SITE_FILES / "templates"),
+        static_folder=str(SITE_FILES / "static"),
     )
     # The tutorial's profile.html writes statements as lines starting with "#".
     app.jinja_options = {
@@ -32,18 +35,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
         "line_statement_prefix": "#",
         "line_comment_prefix": "##",
     }
-    app.config.update(default_config())
-    app.config.from_prefixed_env("QUART")
-    if config:
-        app.config.update(config)
+    load_settings(app.config, config)
     app.session_interface = TLSAwareSessionInterface()
 
-    for setting in development_defaults_in_use(app.config):
-        app.logger.warning(
-            "%s is the development default; set QUART_%s before serving real users.",
-            setting,
-            setting,
-        )
+    if app.config["WARN_DEVELOPMENT_DEFAULTS"]:
+        for setting in development_defaults_in_use(app.config):
+            app.logger.warning(
+                "%s is the development default; set QUART_%s before serving real users.",
+                setting,
+                setting,
+            )
 
     db.init_app(app)
     upload_settings.init_app(app)
@@ -54,7 +55,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     for name, template_filter in TEMPLATE_FILTERS.items():
         app.add_template_filter(template_filter, name)
 
-    for blueprint in (pages.bp, users.bp, stores.bp, auth.bp, api.bp, uploads.bp):
+    blueprints = (pages, users, stores, auth, api, api_docs, uploads, health)
+    for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     _drop_flasks_context_processor(app)
     return app

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
 from hypercorn.config import Config
 
-from .server import main_serve
+from .server import configure_logging, main_serve
+
+PACKAGED_LOGCONFIG: Final = Path(__file__).with_name("logging.toml")
+_LOGCONFIG_FORMATS: Final = ("json:", "toml:")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,11 +50,21 @@ def config_from(arguments: argparse.Namespace) -> Config:
             setattr(config, option, value)
     if arguments.access_logfile is not None:
         config.accesslog = arguments.access_logfile or None
+    if config.logconfig is None and config.logconfig_dict is None:
+        config.logconfig = f"toml:{PACKAGED_LOGCONFIG}"
+    elif config.logconfig is not None and arguments.config is not None:
+        config.logconfig = _relative_to(arguments.config.parent, config.logconfig)
     return config
+
+
+def _relative_to(folder: Path, logconfig: str) -> str:
+    """A logconfig path of a configuration file, read from the file's folder (not the cwd)."""
+    prefix = next((p for p in _LOGCONFIG_FORMATS if logconfig.startswith(p)), "")
+    return f"{prefix}{folder / logconfig.removeprefix(prefix)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quart-app`` console script."""
-    arguments = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] %(message)s")
-    return main_serve(config_from(arguments))
+    config = config_from(_parser().parse_args(argv))
+    configure_logging(config)
+    return main_serve(config)

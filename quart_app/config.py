@@ -1,13 +1,26 @@
-"""Configuration defaults and the development values that must be overridden in production."""
+"""Configuration: the defaults, the development values to override, and the check at start-up."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from flask.config import Config
 
-# Development values: they make the site work out of the box and are logged loudly when in use.
+PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+# A checkout keeps the site's folders beside the package. Installed (`pip install .`), the
+# package finds its templates and static files under the environment's share/ and keeps its
+# database and uploads under its var/: never inside site-packages, never where it was started.
+_IN_A_CHECKOUT: Final = (PROJECT_ROOT / "templates" / "base.html").is_file()
+SITE_FILES: Final = PROJECT_ROOT if _IN_A_CHECKOUT else Path(sys.prefix) / "share" / "quart_app"
+DATA_ROOT: Final = PROJECT_ROOT if _IN_A_CHECKOUT else Path(sys.prefix) / "var" / "quart_app"
+
+ENVIRONMENT_PREFIX: Final = "QUART"
+
+# Development values: they make the site work out of the box and are reported when in use.
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"  # noqa: S105 (documented dev value)
 DEV_API_KEY = "pA55w0Rd"
 DEV_DEMO_PASSWORD = "monty-python"  # noqa: S105 (documented dev value)
@@ -23,9 +36,12 @@ def default_config() -> dict[str, Any]:
     """Return the safe defaults every app starts from."""
     return {
         **DEV_DEFAULTS,
-        "DATABASE": str(PROJECT_ROOT / "instance" / "quart_app.sqlite3"),
+        # Each app warns of the development values it uses; `quart-app serve` reports them once
+        # for all its workers instead.
+        "WARN_DEVELOPMENT_DEFAULTS": True,
+        "DATABASE": str(DATA_ROOT / "instance" / "quart_app.sqlite3"),
         "SEED_DEMO_USERS": True,
-        "UPLOAD_FOLDER": str(PROJECT_ROOT / "uploads"),
+        "UPLOAD_FOLDER": str(DATA_ROOT / "uploads"),
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         # Uploads stream past MAX_CONTENT_LENGTH; these limits govern them instead.
         "UPLOAD_MAX_REQUEST_SIZE": 4 * 1024**3,
@@ -58,6 +74,116 @@ def default_config() -> dict[str, Any]:
     }
 
 
-def development_defaults_in_use(config: dict[str, Any]) -> list[str]:
+def development_defaults_in_use(config: Mapping[str, Any]) -> list[str]:
     """Name the settings that still hold their development value."""
     return [key for key, value in DEV_DEFAULTS.items() if config.get(key) == value]
+
+
+class SettingsError(ValueError):
+    """A setting holds a value of the wrong kind; the message names it and what it expects."""
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """What one setting accepts, in words for the message and as a check."""
+
+    words: str
+    accepts: Callable[[object], bool]
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _boolean(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _whole(minimum: int) -> Callable[[object], bool]:
+    def accepts(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+    return accepts
+
+
+def _positive_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _names(value: object) -> bool:
+    if value is None or isinstance(value, str):
+        return True
+    return isinstance(value, list | tuple) and all(isinstance(name, str) for name in value)
+
+
+def _optional(accepts: Callable[[object], bool]) -> Callable[[object], bool]:
+    return lambda value: value is None or accepts(value)
+
+
+_TEXT: Final = _Expected("non-empty text", _text)
+_BOOLEAN: Final = _Expected("true or false", _boolean)
+_COUNT: Final = _Expected("a whole number, 0 or more", _whole(0))
+_AT_LEAST_ONE: Final = _Expected("a whole number, 1 or more", _whole(1))
+_SECONDS: Final = _Expected("a number of seconds above 0", _positive_number)
+_BYTES_OR_NONE: Final = _Expected("a number of bytes, or null for no limit", _optional(_whole(0)))
+_NAMES: Final = _Expected(
+    'a JSON list of names such as \'["txt", "csv"]\', or null for any', _names
+)
+
+# Every setting the README's configuration table lists, and what it accepts.
+_EXPECTED: Final[Mapping[str, _Expected]] = {
+    "SECRET_KEY": _TEXT,
+    "API_KEY": _TEXT,
+    "DEMO_PASSWORD": _TEXT,
+    "WARN_DEVELOPMENT_DEFAULTS": _BOOLEAN,
+    "DATABASE": _TEXT,
+    "SEED_DEMO_USERS": _BOOLEAN,
+    "UPLOAD_FOLDER": _TEXT,
+    "MAX_CONTENT_LENGTH": _BYTES_OR_NONE,
+    "UPLOAD_MAX_REQUEST_SIZE": _COUNT,
+    "UPLOAD_MAX_FILE_SIZE": _COUNT,
+    "UPLOAD_MAX_FILES": _COUNT,
+    "UPLOAD_MAX_FIELDS": _COUNT,
+    "UPLOAD_QUOTA": _BYTES_OR_NONE,
+    "UPLOAD_ALLOWED_EXTENSIONS": _NAMES,
+    "UPLOAD_ALLOWED_CONTENT_TYPES": _NAMES,
+    "UPLOAD_IDLE_TIMEOUT": _SECONDS,
+    "UPLOAD_FSYNC": _BOOLEAN,
+    "UPLOAD_BUFFER_SIZE": _AT_LEAST_ONE,
+    "UPLOAD_BUFFER_TOTAL": _AT_LEAST_ONE,
+    "UPLOADS_PER_PAGE": _AT_LEAST_ONE,
+    "UPLOAD_PARALLEL_UPLOADS": _AT_LEAST_ONE,
+    "SESSION_COOKIE_SECURE": _BOOLEAN,
+    "USERNAME_COOKIE_MAX_AGE": _COUNT,
+    "FORM_MAX_SIZE": _AT_LEAST_ONE,
+    "SIGN_IN_MAX_FAILURES": _AT_LEAST_ONE,
+    "SIGN_IN_MAX_FAILURES_PER_ADDRESS": _AT_LEAST_ONE,
+    "SIGN_IN_FAILURE_WINDOW": _SECONDS,
+}
+
+
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Raise SettingsError for the first setting whose value is not of the kind it needs."""
+    for name, expected in _EXPECTED.items():
+        value = config.get(name)
+        if not expected.accepts(value):
+            raise SettingsError(
+                f"{ENVIRONMENT_PREFIX}_{name} must be {expected.words}, not {value!r}."
+            )
+
+
+def load_settings(config: Config, overrides: Mapping[str, Any] | None = None) -> None:
+    """Fill `config`: the defaults, then QUART_* environment variables, then `overrides`;
+    then check every setting (SettingsError)."""
+    config.update(default_config())
+    config.from_prefixed_env(ENVIRONMENT_PREFIX)
+    if overrides:
+        config.update(overrides)
+    check_settings(config)
+
+
+def settings_from_environment() -> Config:
+    """The settings an app started now would have (SettingsError if one is wrong)."""
+    config = Config(PROJECT_ROOT)
+    load_settings(config)
+    return config

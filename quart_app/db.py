@@ -25,7 +25,8 @@ async def _open_store(app: Quart) -> UserStore:
     await store.open()
     if app.config["SEED_DEMO_USERS"] and await store.count() == 0:
         added = await store.seed_demo_users(app.config["DEMO_PASSWORD"])
-        app.logger.info("Seeded %d demo users into %s", added, app.config["DATABASE"])
+        if added:
+            app.logger.info("Seeded %d demo users into %s", added, app.config["DATABASE"])
     return store
 
 

@@ -22,10 +22,12 @@ import errno
 import importlib
 import logging
 import multiprocessing
+import os
 import signal
+import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -34,10 +36,13 @@ from typing import Any, Final
 
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
+from hypercorn.logging import Logger
 from hypercorn.utils import wrap_app
 from quart import Quart
 
 from . import hypercorn_adapters
+from .config import ENVIRONMENT_PREFIX, SettingsError, settings_from_environment
+from .startup_report import startup_report
 from .upload_settings import begin_shutdown
 
 APPLICATION: Final = "quart_app.asgi:app"
@@ -57,10 +62,16 @@ class ServeError(Exception):
     """The server could not start; the message says why in one line."""
 
 
-def serve(config: Config) -> int:
-    """Serve ``quart_app.asgi:app`` with ``config`` until SIGTERM or SIGINT; the exit code."""
+def serve(config: Config, settings: Mapping[str, Any]) -> int:
+    """Serve ``quart_app.asgi:app`` with ``config`` until SIGTERM or SIGINT; the exit code.
+
+    ``settings`` are the app's, checked: the start-up report tells them once for all workers.
+    """
     config.application_path = APPLICATION
     sockets = _create_sockets(config)
+    log.info(startup_report(settings, urls=_urls(sockets), workers=config.workers))
+    # The report has named the development defaults: the workers need not warn of them again.
+    os.environ[f"{ENVIRONMENT_PREFIX}_WARN_DEVELOPMENT_DEFAULTS"] = "false"
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
 
@@ -118,6 +129,20 @@ def _create_sockets(config: Config) -> Sockets:
         raise ServeError(f"Cannot listen on {binds}: {error.strerror}.") from None
 
 
+def _urls(sockets: Sockets) -> list[str]:
+    urls = []
+    for scheme, group in (("https", sockets.secure_sockets), ("http", sockets.insecure_sockets)):
+        for sock in group:
+            if sock.family == socket.AF_UNIX:
+                urls.append(f"unix:{sock.getsockname()}")
+                continue
+            host, port = sock.getsockname()[:2]
+            urls.append(
+                f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+            )
+    return urls
+
+
 def _stop_workers(workers: dict[BaseProcess, float], *, deadline: float) -> None:
     for process in workers:
         process.join(max(deadline - time.monotonic(), 0))
@@ -132,6 +157,8 @@ def _run_worker(config: Config, sockets: Sockets, stop: EventType) -> None:
     """One worker process: Hypercorn serving the app until the master or a SIGTERM says stop."""
     # Ctrl-C reaches every process of the terminal's group: the master alone decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Hypercorn would configure logging only once the app has started: its start-up is logged too.
+    configure_logging(config)
     hypercorn_adapters.install()
     module_name, _, attribute = APPLICATION.partition(":")
     app = getattr(importlib.import_module(module_name), attribute)
@@ -163,10 +190,18 @@ async def _until_stopped(app: Quart, config: Config, stop: EventType) -> None:
     begin_shutdown(app, grace=config.graceful_timeout - margin)
 
 
+def configure_logging(config: Config) -> None:
+    """Log in this process as ``config`` says (its ``logconfig``, as Hypercorn reads it)."""
+    # Hypercorn's logger applies the configuration when it is made; this one is not kept, so
+    # that ``config`` can still be sent to the workers.
+    Logger(config)
+
+
 def main_serve(config: Config) -> int:
-    """Run ``serve`` for the command line: a one-line error and exit code 2 if it cannot start."""
+    """Run ``serve`` for the command line: a one-line error and exit code 2 if it cannot start
+    (a wrong setting, an address in use)."""
     try:
-        return serve(config)
-    except ServeError as error:
+        return serve(config, settings_from_environment())
+    except (ServeError, SettingsError) as error:
         print(f"quart-app: {error}", file=sys.stderr)
         return 2

@@ -136,20 +136,27 @@ class UserStore:
         joined = joined_on or dt.date.today()
         password_hash = await asyncio.to_thread(generate_password_hash, password)
         titles = tuple(awards)
-        try:
-            await self._conn.execute(
-                "INSERT INTO users (username, joined_on, password_hash) VALUES (?, ?, ?)",
-                (username, joined.isoformat(), password_hash),
-            )
-        except sqlite3.IntegrityError as error:
+        if not await self._insert(username, password_hash, joined, titles):
             await self._conn.rollback()
-            raise UserExistsError(username) from error
+            raise UserExistsError(username)
+        await self._conn.commit()
+        return User(username, joined, titles)
+
+    async def _insert(
+        self, username: str, password_hash: str, joined: dt.date, titles: tuple[str, ...]
+    ) -> bool:
+        """Insert a user and their awards unless the name is taken; whether it was inserted."""
+        async with self._conn.execute(
+            "INSERT OR IGNORE INTO users (username, joined_on, password_hash) VALUES (?, ?, ?)",
+            (username, joined.isoformat(), password_hash),
+        ) as cursor:
+            if cursor.rowcount == 0:
+                return False
         await self._conn.executemany(
             "INSERT INTO awards (username, position, title) VALUES (?, ?, ?)",
             [(username, position, title) for position, title in enumerate(titles)],
         )
-        await self._conn.commit()
-        return User(username, joined, titles)
+        return True
 
     async def authenticate(self, username: str, password: str) -> User | None:
         """Return the user if `password` matches their hash, else None."""
@@ -164,16 +171,23 @@ class UserStore:
         return await self.get(username)
 
     async def seed_demo_users(self, password: str) -> int:
-        """Add the demo users that are missing; return how many were added."""
-        added = 0
-        for username, joined_on, awards in DEMO_USERS:
-            if await self.get(username) is not None:
-                continue
-            try:
-                await self.add(username, password, joined_on=joined_on, awards=awards)
-            except UserExistsError:
-                continue  # another worker seeded it first
-            added += 1
+        """Add the demo users that are missing, in one transaction; return how many were added.
+
+        Workers starting together on an empty database each try: the first to take the write
+        lock adds them all, the others wait for it and then find them there.
+        """
+        hashes = [await asyncio.to_thread(generate_password_hash, password) for _ in DEMO_USERS]
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            added = 0
+            for (username, joined_on, awards), password_hash in zip(
+                DEMO_USERS, hashes, strict=True
+            ):
+                added += await self._insert(username, password_hash, joined_on, awards)
+            await self._conn.commit()
+        except BaseException:
+            await self._conn.rollback()
+            raise
         return added
 
     async def session_generation(self, username: str) -> int | None:

@@ -1,37 +1,95 @@
 """Regenerate docs/screenshots/: each main page of the site at desktop and phone widths.
 
-Run from the repository root: `make screenshots`, or `.venv/bin/python -m scripts.screenshots`.
+Run from the repository root: `make screenshots`, or `.venv/bin/python -m scripts.screenshots`
+(`--output DIR` writes elsewhere, `--scene NAME` takes only some scenes).
 It serves the site under real Hypercorn on a free loopback port with a throwaway database and
 uploads folder, signs in, uploads a few files and photographs every page with headless Chromium.
+What would differ from one run to the next is made the same before each picture (see
+`STEADY_PAGE`), so that on an unchanged tree it rewrites every picture byte for byte.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 import re
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
-from tests.browser.actions import sign_in_through_the_form, throttle_uploads
-from tests.browser.chromium import launch_chromium, missing_chromium_message
-from tests.conftest import API_KEY, server_env
-from tests.live_server import PROJECT_ROOT, quart_app_server
+from tests.support.app_settings import API_KEY, server_env
+from tests.support.browsing import DESKTOP, PHONE
+from tests.support.chromium import launch_chromium, missing_chromium_message
+from tests.support.live_server import PROJECT_ROOT, quart_app_server
+from tests.support.page_actions import sign_in_through_the_form, throttle_uploads
 
 OUTPUT = PROJECT_ROOT / "docs" / "screenshots"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-# Small limits so that one sample file is refused, as a person would see it.
+VIEWPORTS: dict[str, ViewportSize] = {"desktop": DESKTOP, "phone": PHONE}
+# Small limits so that one sample file is refused, as a person would see it; one upload at a
+# time, so that the files are stored, and listed, in the same order every run.
 SERVER_SETTINGS = {
     "UPLOAD_MAX_FILE_SIZE": str(3_000_000),
-    "UPLOAD_PARALLEL_UPLOADS": "3",
+    "UPLOAD_PARALLEL_UPLOADS": "1",
     "UPLOADS_PER_PAGE": "4",
 }
 THROTTLED_BYTES_PER_SECOND = 100_000
 
 Scene = Callable[[Page], Awaitable[None]]
+
+# Run in the page before each picture. What changes from run to run takes a fixed value: the
+# server's free port becomes make serve's 5000, upload times one minute, the random part of each
+# stored name a digest of the rest of the name, a refused upload's row shows it all sent (how
+# much had gone when the refusal came varies), and the upload still running is frozen (a copy
+# replaces it, which the page's script no longer updates) at 30% of its bytes, sent at the
+# throttled 100 kB/s.  After the picture, CANCEL_RUNNING cancels it through the real row, so
+# that it is not stored once the page is gone (the next scenes list the stored files).
+STEADY_PAGE = r"""
+() => {
+    const fnv = (text) => {
+        let hash = 0xcbf29ce484222325n;
+        for (const char of text) {
+            hash = BigInt.asUintN(64, (hash ^ BigInt(char.codePointAt(0))) * 0x100000001b3n);
+        }
+        return hash.toString(16).padStart(16, "0").slice(0, 12);
+    };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        node.textContent = node.textContent
+            .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:5000")
+            .replace(/([\w.]+(?:-[\w.]+)*?)-[0-9a-f]{12}(?=\.|\b)/g,
+                     (_, stem) => `${stem}-${fnv(stem)}`);
+    }
+    for (const time of document.querySelectorAll("time")) {
+        time.textContent = "2024-05-01 14:03 UTC";
+        time.dateTime = "2024-05-01T14:03:00+00:00";
+    }
+    // A refused file's row keeps what had been sent when the answer came: whole, for the picture.
+    for (const refused of document.querySelectorAll(".upload-row[data-state=failed]")) {
+        const size = refused.querySelector(".upload-size").textContent;
+        refused.querySelector(".upload-progress").value = 100;
+        refused.querySelector(".upload-sent").textContent = `${size} of ${size}`;
+        refused.querySelector(".upload-percent").textContent = "100%";
+        refused.querySelector(".upload-speed").textContent = "0 bytes/s";
+    }
+    window.stillRunning = [];
+    for (const running of document.querySelectorAll(".upload-row[data-state=uploading]")) {
+        const frozen = running.cloneNode(true);
+        running.replaceWith(frozen);
+        window.stillRunning.push(running);
+        frozen.querySelector(".upload-progress").value = 30;
+        frozen.querySelector(".upload-sent").textContent = "768 kB of 2.6 MB";
+        frozen.querySelector(".upload-percent").textContent = "30%";
+        frozen.querySelector(".upload-speed").textContent = "100 kB/s";
+        frozen.querySelector(".upload-eta").textContent = "18 s left";
+    }
+}
+"""
+CANCEL_RUNNING = """
+() => { for (const row of window.stillRunning) row.querySelector(".upload-cancel").click(); }
+"""
 
 
 def sample_files(folder: Path) -> dict[str, Path]:
@@ -66,8 +124,16 @@ async def uploads_in_every_state(page: Page, files: dict[str, Path]) -> None:
     await expect(running).to_have_text(re.compile(r"^[3-9]\d%$"), timeout=60_000)
 
 
-async def shoot(browser: Browser, base_url: str, files: dict[str, Path]) -> list[Path]:
-    """Photograph every scene at every width; return the files written."""
+async def shoot(
+    browser: Browser,
+    base_url: str,
+    files: dict[str, Path],
+    *,
+    output: Path,
+    only: Sequence[str] = (),
+) -> list[Path]:
+    """Photograph every scene (or those named in `only`) at every width into `output`; return
+    the files written."""
 
     def visit(path: str) -> Scene:
         async def scene(page: Page) -> None:
@@ -113,33 +179,48 @@ async def shoot(browser: Browser, base_url: str, files: dict[str, Path]) -> list
     written = []
     for viewport_name, viewport in VIEWPORTS.items():
         for scene_name, scene in scenes.items():
+            if only and scene_name not in only:
+                continue
             context = await browser.new_context(
-                base_url=base_url, viewport=viewport, color_scheme="light"
+                base_url=base_url,
+                viewport=viewport,
+                color_scheme="light",
+                reduced_motion="reduce",
+                timezone_id="UTC",
+                locale="en-GB",
             )
             page = await context.new_page()
             await scene(page)
-            target = OUTPUT / f"{scene_name}-{viewport_name}.png"
+            await page.mouse.move(0, 0)
+            await page.evaluate("document.fonts.ready")
+            await page.evaluate(STEADY_PAGE)
+            target = output / f"{scene_name}-{viewport_name}.png"
             await page.screenshot(path=str(target), full_page=True, animations="disabled")
+            await page.evaluate(CANCEL_RUNNING)
             written.append(target)
             await context.close()
     return written
 
 
-async def main() -> None:
+async def main(output: Path, only: Sequence[str]) -> None:
     """Serve the site on a throwaway folder and photograph it."""
     if message := missing_chromium_message():
         raise SystemExit(message)
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         files = sample_files(Path(folder))
         with quart_app_server(server_env(Path(folder), **SERVER_SETTINGS)) as server:
             async with async_playwright() as playwright:
                 browser = await launch_chromium(playwright)
-                written = await shoot(browser, server.base_url, files)
+                written = await shoot(browser, server.base_url, files, output=output, only=only)
                 await browser.close()
     for path in written:
-        print(path.relative_to(PROJECT_ROOT))
+        print(path)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="folder for the pictures")
+    parser.add_argument("--scene", action="append", default=[], help="only this scene; repeatable")
+    arguments = parser.parse_args()
+    arguments.output.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main(arguments.output, arguments.scene))

@@ -2,37 +2,51 @@
 
 from __future__ import annotations
 
-import re
+import asyncio
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from quart import Quart
-from quart.testing import QuartClient
+from quart.typing import TestClientProtocol
 
 from quart_app import create_app
+from quart_app.users_store import UserStore
 
-from .live_server import hypercorn_server
+from .support.app_settings import DEMO_PASSWORD, app_config, server_env
+from .support.live_server import hypercorn_server
 
-API_KEY = "test-api-key"
-DEMO_PASSWORD = "test-demo-password"
+# Suites that run long, marked here so that `make test-quick` can leave them out whoever adds to
+# them: each folder's tests get its marker.
+_SUITE_MARKERS = {"browser": "browser", "flask2quart": "slow", "parity": "slow"}
 
-_CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of a long suite (see _SUITE_MARKERS)."""
+    tests_folder = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(tests_folder):
+            suite = item.path.relative_to(tests_folder).parts[0]
+            if suite in _SUITE_MARKERS:
+                item.add_marker(_SUITE_MARKERS[suite])
 
 
-def app_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    """The configuration every test app starts from."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "API_KEY": API_KEY,
-        "DEMO_PASSWORD": DEMO_PASSWORD,
-        "DATABASE": str(tmp_path / "users.sqlite3"),
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        **overrides,
-    }
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database holding the demo users, made once: each copy saves hashing three passwords."""
+    path = tmp_path_factory.mktemp("demo-database") / "users.sqlite3"
+
+    async def seed() -> None:
+        store = UserStore(path)
+        await store.open()
+        try:
+            await store.seed_demo_users(DEMO_PASSWORD)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    return path
 
 
 @pytest.fixture
@@ -44,68 +58,23 @@ def uploads_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, uploads_dir: Path) -> AsyncIterator[Quart]:
+async def app(tmp_path: Path, uploads_dir: Path, demo_database: Path) -> AsyncIterator[Quart]:
     """A started app with demo users."""
+    shutil.copyfile(demo_database, tmp_path / "users.sqlite3")
     application = create_app(app_config(tmp_path))
     async with application.test_app():
         yield application
 
 
 @pytest.fixture
-def client(app: Quart) -> QuartClient:
+def client(app: Quart) -> TestClientProtocol:
     """A test client for `app`."""
     return app.test_client()
 
 
-async def csrf_token_from(client: QuartClient, path: str = "/login") -> str:
-    """GET a page with a form and return its CSRF token."""
-    response = await client.get(path)
-    return csrf_token_in(await response.get_data(as_text=True))
-
-
-def csrf_token_in(html: str) -> str:
-    """Return the CSRF token of the first form in `html`."""
-    match = _CSRF_INPUT.search(html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-async def http_sign_in(
-    http: httpx.AsyncClient, username: str = "guido-van-rossum"
-) -> httpx.Response:
-    """Sign in over real HTTP through the login form; return the login answer."""
-    form = await http.get("/login")
-    login = await http.post(
-        "/login",
-        data={
-            "username": username,
-            "password": DEMO_PASSWORD,
-            "csrf_token": csrf_token_in(form.text),
-        },
-    )
-    assert login.status_code == 303
-    return login
-
-
-async def sign_in(client: QuartClient, username: str = "guido-van-rossum") -> None:
-    """Sign `username` in with the demo password."""
-    token = await csrf_token_from(client)
-    response = await client.post(
-        "/login",
-        form={"username": username, "password": DEMO_PASSWORD, "csrf_token": token},
-    )
-    assert response.status_code == 303
-
-
-def server_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """The test configuration as the QUART_* variables of a served app, pointed at `tmp_path`."""
-    (tmp_path / "uploads").mkdir(exist_ok=True)
-    settings = {key: str(value) for key, value in app_config(tmp_path).items() if key != "TESTING"}
-    return {f"QUART_{key}": value for key, value in {**settings, **overrides}.items()}
-
-
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[str]:
+def live_server(tmp_path: Path, demo_database: Path) -> Iterator[str]:
     """The app under real Hypercorn on a free loopback port; yields its base URL."""
+    shutil.copyfile(demo_database, tmp_path / "users.sqlite3")
     with hypercorn_server(server_env(tmp_path)) as base_url:
         yield base_url

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from quart.testing import QuartClient
 
-from .conftest import API_KEY
+from .support.app_settings import API_KEY
 
 
 async def test_valid_key_tells_join_date(client: QuartClient) -> None:

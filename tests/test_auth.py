@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from quart.testing import QuartClient
 
-from .conftest import DEMO_PASSWORD, csrf_token_from, sign_in
+from .support.app_settings import DEMO_PASSWORD
+from .support.sign_in import csrf_token_from, sign_in
 
 XSS = '"><script>alert(1)</script>'
 
@@ -42,7 +43,9 @@ async def test_login_success_starts_session_sets_cookie_and_redirects(
     assert "Your stored username is guido-van-rossum" in home
 
 
-async def test_wrong_password_is_401_with_form_error_and_no_echo(client: QuartClient) -> None:
+async def test_wrong_password_is_401_with_form_error_and_no_echo(
+    client: QuartClient,
+) -> None:
     token = await csrf_token_from(client)
     secret = "not-the-password-xyz"
     response = await client.post(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from quart_app import create_app
 
-from .conftest import app_config
+from .support.app_settings import app_config
 
 
 def test_init_db_creates_the_demo_users(tmp_path: Path) -> None:

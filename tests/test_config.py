@@ -8,7 +8,7 @@ import pytest
 from quart_app import create_app
 from quart_app.config import DEV_API_KEY, DEV_SECRET_KEY
 
-from .conftest import app_config
+from .support.app_settings import app_config
 
 
 def test_development_defaults_work_and_are_logged(

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import API_KEY, server_env
-from .live_server import quart_app_server
+from .support.app_settings import API_KEY, server_env
+from .support.live_server import quart_app_server
 from .support.raw_http import WAIT_SECONDS, eventually
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 AUTH = {"X-API-Key": API_KEY, "Accept": "application/json"}
 MIB = 1024 * 1024
@@ -55,7 +55,9 @@ def free_bytes(folder: Path) -> int:
 async def test_a_full_disk_answers_507_every_time_and_keeps_no_space(
     tmp_path: Path, small_disk: Path, fsync: str
 ) -> None:
-    leftovers = lambda: list((small_disk / ".tmp").glob("*.part"))  # noqa: E731
+    def leftovers() -> list[Path]:
+        return list((small_disk / ".tmp").glob("*.part"))
+
     with quart_app_server(server_env(tmp_path, UPLOAD_FSYNC=fsync)) as running:
         async with httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http:
 

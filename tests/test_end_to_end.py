@@ -7,8 +7,12 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 
-from .conftest import API_KEY, csrf_token_in, http_sign_in
+from .support.app_settings import API_KEY
+from .support.sign_in import csrf_token_in, http_sign_in
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 async def test_walk_the_site_over_http(live_server: str, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from werkzeug.http import http_date, parse_date
 
 from quart_app.file_responses import MAX_RANGES, download_name
 
-from .conftest import API_KEY
+from .support.app_settings import API_KEY
 from .support.descriptors import descriptors_open_under
 
 AUTH = {"X-API-Key": API_KEY, "Accept": "application/json"}
@@ -78,7 +78,7 @@ async def test_satisfiable_ranges_are_206(
 ) -> None:
     url = await upload(client)
     response = await client.get(url, headers={**AUTH, "Range": range_header})
-    body = await response.get_data()
+    body = await response.get_data(as_text=False)
     assert response.status_code == 206
     assert response.headers["Accept-Ranges"] == "bytes"
     if len(spans) == 1:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from quart.testing import QuartClient
 
-from .conftest import csrf_token_from, server_env, sign_in
-from .live_server import quart_app_server
+from .support.app_settings import server_env
+from .support.live_server import quart_app_server
 from .support.raw_http import read_raw_response
+from .support.sign_in import csrf_token_from, sign_in
 
 
 @pytest.mark.parametrize("path", ["/login", "/logout", "/uploads/a-000000000000.txt/delete"])
@@ -26,6 +27,7 @@ async def test_a_form_over_the_limit_is_413(client: QuartClient, path: str) -> N
 
 
 @pytest.mark.server
+@pytest.mark.slow
 async def test_a_declared_64_mib_sign_in_is_refused_without_reading_it(tmp_path: Path) -> None:
     with quart_app_server(server_env(tmp_path)) as running:
         reader, writer = await asyncio.open_connection("127.0.0.1", running.port)

@@ -23,7 +23,7 @@ from quart.wrappers.request import Body
 
 from quart_app import create_app
 
-from .conftest import app_config
+from .support.app_settings import app_config
 
 MODULE_ATTRIBUTES = [
     ("quart.asgi", "ASGIHTTPConnection"),
@@ -99,9 +99,10 @@ def test_hypercorns_connection_handler_reads_as_the_adapter_assumes() -> None:
 async def test_pages_render_without_a_thread_hop(monkeypatch: pytest.MonkeyPatch) -> None:
     """Quart runs sync hooks and context processors in worker threads; none may be left."""
     import quart.app
+    import quart.utils
 
     wrapped: list[str] = []
-    real_run_sync = quart.app.run_sync
+    real_run_sync = quart.utils.run_sync  # the function quart.app imported
 
     def recording_run_sync(func: object) -> object:
         wrapped.append(getattr(func, "__qualname__", repr(func)))

@@ -24,7 +24,9 @@ async def test_index_greets_and_links_every_page(client: QuartClient) -> None:
         assert f'href="{path}' in body
 
 
-async def test_about_links_its_stylesheet_and_script_through_url_for(client: QuartClient) -> None:
+async def test_about_links_its_stylesheet_and_script_through_url_for(
+    client: QuartClient,
+) -> None:
     body = await (await client.get("/about")).get_data(as_text=True)
     assert 'href="/static/styles/about-style.css"' in body
     assert 'src="/static/scripts/about-script.js"' in body

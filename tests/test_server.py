@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import suppress
@@ -19,8 +18,12 @@ import pytest
 
 from quart_app.upload_engine import UploadStore
 
-from .conftest import API_KEY, server_env
-from .live_server import PROJECT_ROOT, ServerProcess, quart_app_server
+from .support.app_settings import API_KEY, server_env
+from .support.live_server import (
+    ServerProcess,
+    quart_app_serve_to_the_end,
+    quart_app_server,
+)
 from .support.raw_http import (
     WAIT_SECONDS,
     RawResponse,
@@ -31,7 +34,7 @@ from .support.raw_http import (
 )
 from .support.workers import one_connection_per_worker
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 AUTH = {"X-API-Key": API_KEY, "Accept": "application/json"}
 GRACE = 3.0
@@ -239,15 +242,7 @@ def test_a_busy_port_is_one_clear_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "quart_app", "serve", "--bind", f"127.0.0.1:{port}"],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **server_env(tmp_path), "PYTHONPATH": str(PROJECT_ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = quart_app_serve_to_the_end(server_env(tmp_path), "--bind", f"127.0.0.1:{port}")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"quart-app: Cannot listen on 127.0.0.1:{port}: the address is already in use. Stop "

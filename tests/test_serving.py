@@ -9,8 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import http_sign_in, server_env
-from .live_server import hypercorn_server, quart_dev_server
+from .support.app_settings import server_env
+from .support.live_server import hypercorn_server, quart_dev_server
+from .support.sign_in import http_sign_in
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -6,17 +6,19 @@ import sqlite3
 from pathlib import Path
 
 from quart import Quart
-from quart.testing import QuartClient
 
 from quart_app import create_app
 
-from .conftest import app_config, csrf_token_from, sign_in
+from .support.app_settings import app_config
+from .support.sign_in import Client, csrf_token_from, sign_in
 
 JSON = {"Accept": "application/json"}
 
 
-def session_cookie(client: QuartClient) -> str:
+def session_cookie(client: Client) -> str:
+    assert client.cookie_jar is not None
     [cookie] = [c for c in client.cookie_jar if c.name == "quart_app_session"]
+    assert cookie.value is not None
     return cookie.value
 
 
@@ -29,14 +31,14 @@ async def is_signed_in(app: Quart, cookie: str) -> bool:
     return response.status_code == 200
 
 
-async def sign_out(client: QuartClient) -> None:
+async def sign_out(client: Client) -> None:
     token = await csrf_token_from(client, "/upload")
     response = await client.post("/logout", form={"csrf_token": token})
     assert response.status_code == 303
 
 
 async def test_a_session_cookie_copied_before_sign_out_stops_working(
-    app: Quart, client: QuartClient
+    app: Quart, client: Client
 ) -> None:
     await sign_in(client)
     copied = session_cookie(client)
@@ -57,9 +59,7 @@ async def test_signing_out_ends_the_users_sessions_on_other_devices(app: Quart) 
     assert await is_signed_in(app, session_cookie(phone)), "signing in again works"
 
 
-async def test_a_revoked_session_is_cleared_from_the_browser(
-    app: Quart, client: QuartClient
-) -> None:
+async def test_a_revoked_session_is_cleared_from_the_browser(app: Quart, client: Client) -> None:
     await sign_in(client)
     copied = session_cookie(client)
     await sign_out(client)
@@ -90,7 +90,7 @@ async def test_a_database_from_before_session_generations_is_upgraded(tmp_path: 
     assert "session_generation" in columns
 
 
-async def test_static_files_do_not_vary_by_the_session(client: QuartClient) -> None:
+async def test_static_files_do_not_vary_by_the_session(client: Client) -> None:
     await sign_in(client)
     static = await client.get("/static/styles/site.css")
     page = await client.get("/")

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from quart.testing import QuartClient
 
-from quart_app.blueprints import auth
 from quart_app.sign_in_throttle import seconds_to_wait
 
-from .conftest import DEMO_PASSWORD, csrf_token_from, server_env
-from .live_server import quart_app_server
+from .support.app_settings import DEMO_PASSWORD, server_env
+from .support.live_server import quart_app_server
 from .support.raw_http import RawResponse
+from .support.sign_in import csrf_token_from
 from .support.workers import KeptAlive, one_connection_per_worker
 
 GUIDO = "guido-van-rossum"
@@ -56,12 +56,14 @@ async def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(
     assert (await attempt(client, "ada-lovelace", DEMO_PASSWORD))[0] == 303, "others may"
 
 
+@pytest.mark.slow
 async def test_a_right_password_forgets_the_accounts_failures(client: QuartClient) -> None:
     for _ in range(2):
         assert [(await attempt(client, GUIDO, "wrong"))[0] for _ in range(4)] == [401] * 4
         assert (await attempt(client, GUIDO, DEMO_PASSWORD))[0] == 303
 
 
+@pytest.mark.slow
 async def test_one_address_trying_many_accounts_is_throttled(client: QuartClient) -> None:
     statuses = [(await attempt(client, f"user-{i}", "wrong"))[0] for i in range(20)]
     assert statuses == [401] * 20
@@ -72,7 +74,7 @@ async def test_the_lock_ends_when_the_window_has_passed(
     client: QuartClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = 1_800_000_000.0
-    monkeypatch.setattr(auth.time, "time", lambda: now)
+    monkeypatch.setattr("time.time", lambda: now)
     for _ in range(5):
         await attempt(client, GUIDO, "wrong")
     status, retry_after, _ = await attempt(client, GUIDO, DEMO_PASSWORD)
@@ -98,6 +100,7 @@ async def sign_in_over(connection: KeptAlive, port: int, password: str) -> RawRe
 
 
 @pytest.mark.server
+@pytest.mark.slow
 async def test_failures_count_across_workers(tmp_path: Path) -> None:
     with quart_app_server(server_env(tmp_path)) as running:
         first, second = await one_connection_per_worker(running)

@@ -12,8 +12,9 @@ from quart.testing import QuartClient
 
 from quart_app import create_app
 
-from .conftest import API_KEY, app_config, csrf_token_from, sign_in
+from .support.app_settings import API_KEY, app_config
 from .support.multipart_bodies import BOUNDARY, CONTENT_TYPE, Part, encode
+from .support.sign_in import Client, csrf_token_from, sign_in
 from .support.store_files import store_contents
 
 FIELD = "wordlist-upload"
@@ -46,12 +47,12 @@ async def test_signed_in_user_uploads_through_the_form(
         Part("csrf_token", token.encode()), Part(FIELD, content, "words.txt")
     )
     response = await client.post("/upload", data=body, headers=headers)
-    body = await response.get_data(as_text=True)
+    page = await response.get_data(as_text=True)
     assert response.status_code == 201
-    assert hashlib.sha256(content).hexdigest() in body
+    assert hashlib.sha256(content).hexdigest() in page
     [stored] = [p for p in store_contents(uploads_dir) if p.read_bytes() == content]
     assert stored.name.startswith("words") and stored.name.endswith(".txt")
-    assert stored.name in body
+    assert stored.name in page
 
 
 async def test_api_key_client_gets_json_with_digest(
@@ -208,12 +209,12 @@ async def test_reflected_original_name_is_escaped(client: QuartClient) -> None:
         Part("csrf_token", token.encode()), Part(FIELD, b"x", "<script>x</script>.txt")
     )
     response = await client.post("/upload", data=body, headers=headers)
-    body = await response.get_data(as_text=True)
-    assert "<script>x</script>" not in body
-    assert "&lt;script&gt;x&lt;/script&gt;.txt" in body
+    page = await response.get_data(as_text=True)
+    assert "<script>x</script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;.txt" in page
 
 
-async def upload_by_key(client: QuartClient, *files: tuple[str, bytes]) -> list[dict[str, object]]:
+async def upload_by_key(client: Client, *files: tuple[str, bytes]) -> list[dict[str, object]]:
     """Upload `files` in one request with the API key; return the JSON entries."""
     response = await client.post(
         "/upload",
@@ -257,7 +258,9 @@ async def test_listing_is_paginated_json(tmp_path: Path) -> None:
     )
 
 
-async def test_listing_page_for_signed_in_user_has_delete_forms(client: QuartClient) -> None:
+async def test_listing_page_for_signed_in_user_has_delete_forms(
+    client: QuartClient,
+) -> None:
     [entry] = await upload_by_key(client, ("<b>x</b>.txt", b"x"))
     await sign_in(client)
     page = await (await client.get("/uploads")).get_data(as_text=True)

@@ -22,14 +22,17 @@ from quart import Quart
 
 from quart_app import create_app, file_responses
 from quart_app.backpressure import BoundedBody
+from quart_app.upload_engine import durable_files
 from quart_app.upload_engine import temp_files as temp_files_module
 
-from .conftest import API_KEY, app_config
-from .live_server import PROJECT_ROOT, free_port
+from .support.app_settings import API_KEY, app_config
 from .support.descriptors import descriptors_open_under
 from .support.faults import no_space
+from .support.live_server import PROJECT_ROOT, free_port
 from .support.raw_http import WAIT_SECONDS, eventually, multipart, read_response
 from .support.raw_http import request_head as _request_head
+
+pytestmark = pytest.mark.server
 
 
 def request_head(port: int, *, length: int | None, extra: str = "") -> bytes:
@@ -131,6 +134,7 @@ async def test_client_disconnecting_mid_upload_leaves_nothing(served: Served) ->
     assert served.stored() == []
 
 
+@pytest.mark.slow
 async def test_server_shutdown_mid_upload_leaves_nothing(tmp_path: Path) -> None:
     async with hypercorn_serving(tmp_path) as running:
         writer = await upload_partly(running)
@@ -235,6 +239,7 @@ async def test_digest_mismatch_is_422_and_nothing_kept(served: Served) -> None:
     assert len(served.stored()) == 1 and served.temp_files() == []
 
 
+@pytest.mark.slow
 async def test_200_concurrent_uploads_are_all_intact(served: Served) -> None:
     contents = [i.to_bytes(4, "big") * (1000 + 97 * i) for i in range(200)]
     limits = httpx.Limits(max_connections=200)
@@ -320,6 +325,7 @@ async def download_outcome(http: httpx.AsyncClient, url: str, content: bytes) ->
     return "200 whole" if whole else "200 damaged"
 
 
+@pytest.mark.slow
 async def test_download_racing_a_delete_is_whole_or_404(served: Served) -> None:
     content = bytes(range(256)) * 300
     outcomes: dict[str, int] = {}
@@ -447,11 +453,12 @@ async def test_a_body_longer_than_its_content_length_is_400_and_leaves_nothing(
     assert served.stored() == []
 
 
+@pytest.mark.slow
 async def test_a_client_gone_while_its_temp_file_is_created_leaves_nothing(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     creating = threading.Event()
-    real_create = temp_files_module.create_exclusive
+    real_create = durable_files.create_exclusive
 
     def slow_create(path: Path) -> int:
         creating.set()
@@ -472,6 +479,7 @@ async def test_a_client_gone_while_its_temp_file_is_created_leaves_nothing(
     assert served.stored() == []
 
 
+@pytest.mark.slow
 async def test_a_large_download_may_outlast_the_response_timeout(tmp_path: Path) -> None:
     """Quart cuts a response off after RESPONSE_TIMEOUT; a file needs as long as it takes."""
     content = os.urandom(24 * 1024 * 1024)

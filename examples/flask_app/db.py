@@ -46,7 +46,8 @@ def _prepare_database(app: Flask) -> None:
         added = store.seed_demo_users(app.config["DEMO_PASSWORD"])
     finally:
         store.close()
-    app.logger.info("Seeded %d demo users into %s", added, app.config["DATABASE"])
+    if added:
+        app.logger.info("Seeded %d demo users into %s", added, app.config["DATABASE"])
 
 
 def init_app(app: Flask) -> None:

@@ -49,6 +49,7 @@ DEMO_USERS: tuple[tuple[str, dt.date, tuple[str, ...]], ...] = (
 # Hashing is deliberately slow: checking against this hash makes a login for an unknown user
 # take as long as one for a real user, so timing does not reveal which names exist.
 _UNKNOWN_USER_HASH = generate_password_hash("no user has this password")
+_BUSY_TIMEOUT_SECONDS = 30.0
 
 
 class UserExistsError(ValueError):
@@ -75,7 +76,10 @@ class UserStore:
         """Connect and create the schema if it is missing."""
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self._path)
+        # Several gunicorn workers share the file: wait for each other's writes rather than fail,
+        # and let readers go on while one of them writes.
+        self._db = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_SECONDS)
+        self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)
         columns = {str(row[1]) for row in self._db.execute("PRAGMA table_info(users)")}
@@ -126,19 +130,27 @@ class UserStore:
         """Create a user with a hashed password; raise UserExistsError if the name is taken."""
         joined = joined_on or dt.date.today()
         titles = tuple(awards)
-        try:
-            self._conn.execute(
-                "INSERT INTO users (username, joined_on, password_hash) VALUES (?, ?, ?)",
-                (username, joined.isoformat(), generate_password_hash(password)),
-            )
-        except sqlite3.IntegrityError as error:
-            raise UserExistsError(username) from error
+        if not self._insert(username, generate_password_hash(password), joined, titles):
+            self._conn.rollback()
+            raise UserExistsError(username)
+        self._conn.commit()
+        return User(username, joined, titles)
+
+    def _insert(
+        self, username: str, password_hash: str, joined: dt.date, titles: tuple[str, ...]
+    ) -> bool:
+        """Insert a user and their awards unless the name is taken; whether it was inserted."""
+        cursor = self._conn.execute(
+            "INSERT OR IGNORE INTO users (username, joined_on, password_hash) VALUES (?, ?, ?)",
+            (username, joined.isoformat(), password_hash),
+        )
+        if cursor.rowcount == 0:
+            return False
         self._conn.executemany(
             "INSERT INTO awards (username, position, title) VALUES (?, ?, ?)",
             [(username, position, title) for position, title in enumerate(titles)],
         )
-        self._conn.commit()
-        return User(username, joined, titles)
+        return True
 
     def authenticate(self, username: str, password: str) -> User | None:
         """Return the user if `password` matches their hash, else None."""
@@ -152,12 +164,23 @@ class UserStore:
         return self.get(username)
 
     def seed_demo_users(self, password: str) -> int:
-        """Add the demo users that are missing; return how many were added."""
-        added = 0
-        for username, joined_on, awards in DEMO_USERS:
-            if self.get(username) is None:
-                self.add(username, password, joined_on=joined_on, awards=awards)
-                added += 1
+        """Add the demo users that are missing, in one transaction; return how many were added.
+
+        Workers starting together on an empty database each try: the first to take the write
+        lock adds them all, the others wait for it and then find them there.
+        """
+        hashes = [generate_password_hash(password) for _ in DEMO_USERS]
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            added = 0
+            for (username, joined_on, awards), password_hash in zip(
+                DEMO_USERS, hashes, strict=True
+            ):
+                added += self._insert(username, password_hash, joined_on, awards)
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
         return added
 
     def session_generation(self, username: str) -> int | None:

@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from ..conftest import DEMO_PASSWORD
-from .actions import sign_in_through_the_form
-from .conftest import Browsing
+from ..support.app_settings import DEMO_PASSWORD
+from ..support.browsing import Browsing
+from ..support.page_actions import sign_in_through_the_form
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Locator, Page, Route, expect
 
-from ..conftest import server_env
-from ..live_server import quart_app_server
+from ..support.app_settings import server_env
+from ..support.browsing import DESKTOP, PHONE, WITHOUT_ACCESS_LOG, Browsing
+from ..support.live_server import quart_app_server
+from ..support.page_actions import sign_in_through_the_form, throttle_uploads
 from ..support.store_files import store_contents
-from .actions import sign_in_through_the_form, throttle_uploads
-from .conftest import DESKTOP, PHONE, WITHOUT_ACCESS_LOG, Browsing
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

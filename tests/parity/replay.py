@@ -29,17 +29,21 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlencode
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface as FlaskCookieSessions
 from quart import Quart
+from quart.sessions import SecureCookieSessionInterface as QuartCookieSessions
+from quart.testing import QuartClient
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from ..conftest import app_config as parity_config
+from ..support.app_settings import DEMO_PASSWORD
+from ..support.app_settings import app_config as parity_config
 from ..support.store_files import is_bookkeeping
-from .table import DEMO_PASSWORD, Row
+from .table import Row
 
 __all__ = [
     "COMPARED_HEADERS",
@@ -196,7 +200,13 @@ class _AppFacts:
 
 
 def _facts(app: Flask | Quart) -> _AppFacts:
-    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[arg-type]
+    if isinstance(app, Flask):
+        assert isinstance(app.session_interface, FlaskCookieSessions)
+        serializer = app.session_interface.get_signing_serializer(app)
+    else:
+        assert isinstance(app.session_interface, QuartCookieSessions)
+        serializer = app.session_interface.get_signing_serializer(app)
+    assert serializer is not None
     return _AppFacts(
         app.config["SESSION_COOKIE_NAME"], serializer, Path(app.config["UPLOAD_FOLDER"])
     )
@@ -230,7 +240,8 @@ def replay_flask(app: Flask, row: Row) -> Observed:
 async def replay_quart(app: Quart, row: Row) -> Observed:
     """Start `app`, replay `row` with Quart's test client, and stop the app again."""
     async with app.test_app():
-        client = app.test_client()
+        # The protocol test_client() is typed with leaves open()'s body arguments required.
+        client = cast(QuartClient, app.test_client())
         for name, value in row.cookies.items():
             client.set_cookie("localhost", name, value)
         facts = _facts(app)
@@ -247,7 +258,9 @@ async def replay_quart(app: Quart, row: Row) -> Observed:
                 scheme=request.scheme,
             )
             answer = _Answer(
-                response.status_code, tuple(response.headers.items()), await response.get_data()
+                response.status_code,
+                tuple(response.headers.items()),
+                await response.get_data(as_text=False),
             )
             try:
                 request = conversation.send(answer)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..conftest import API_KEY, DEMO_PASSWORD
+from ..support.app_settings import API_KEY, DEMO_PASSWORD
 
 JSON = {"Accept": "application/json"}
 TEXT = {"Accept": "text/plain"}
@@ -54,6 +54,9 @@ ADDED_ENDPOINTS: dict[str, str] = {
     "uploads.download": "GET /uploads/<name> sends a stored file as an attachment",
     "uploads.delete_upload": "DELETE /uploads/<name> removes a stored file",
     "uploads.delete_upload_form": "POST /uploads/<name>/delete is the browser's delete form",
+    "health.health": "GET /healthz tells load balancers whether the worker can serve",
+    "api_docs.openapi_json": "GET /openapi.json describes the JSON API in OpenAPI 3.1",
+    "api_docs.page": "GET /api/docs shows that description as a page",
 }
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -80,7 +80,7 @@ async def test_request_attributes_are_awaitable_exactly_as_the_table_says() -> N
                 await value
         # The proxies themselves define __await__; what matters is the object behind them.
         for name, proxy in (("session", session), ("g", g)):
-            seen[name] = inspect.isawaitable(proxy._get_current_object())  # type: ignore[attr-defined]
+            seen[name] = inspect.isawaitable(proxy._get_current_object())  # type: ignore[union-attr]
         seen["current_app.config"] = inspect.isawaitable(current_app.config)
         return "inspected"
 

@@ -15,7 +15,7 @@ from quart.testing import QuartClient
 from examples.flask_app import create_app as create_flask_app
 from quart_app import create_app as create_quart_app
 
-from ..conftest import app_config
+from ..support.app_settings import app_config
 
 _SESSION_COOKIE = re.compile(r"quart_app_session=([^;]+)")
 

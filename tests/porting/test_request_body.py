@@ -10,7 +10,7 @@ from quart import Quart, request
 
 from quart_app import create_app
 
-from ..conftest import app_config
+from ..support.app_settings import app_config
 
 
 async def test_request_stream_is_gone_iterate_request_body_instead() -> None:

@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
-from ..conftest import API_KEY, DEMO_PASSWORD, server_env
-from ..live_server import gunicorn_server, hypercorn_server
+from ..support.app_settings import API_KEY, DEMO_PASSWORD, server_env
+from ..support.live_server import gunicorn_server, hypercorn_server
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 _CSRF_INPUT = re.compile(r'(name="csrf_token" value=")[^"]+')
 _PATHS = (

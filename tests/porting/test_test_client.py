@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from examples.flask_app import create_app as create_flask_app
 from quart_app import create_app as create_quart_app
 
-from ..conftest import API_KEY, app_config
+from ..support.app_settings import API_KEY, app_config
 
 
 @pytest.fixture

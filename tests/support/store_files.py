@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from quart_app.upload_engine import UploadStore
+
 # The quota ledger, the store's lock, and the lock each running store instance holds.
 _BOOKKEEPING_NAMES: Final = frozenset({".lock", ".usage"})
 OWNER_SUFFIX: Final = ".owner"
@@ -20,3 +22,8 @@ def store_contents(folder: Path) -> list[Path]:
     """Every file under the store's folder, hidden temp and metadata files included, but its
     bookkeeping: a partial file left behind would show."""
     return sorted(p for p in folder.rglob("*") if p.is_file() and not is_bookkeeping(p))
+
+
+def leftover_files(store: UploadStore) -> list[str]:
+    """Names of temp files and stored files (not the ledger) still in the store."""
+    return sorted(str(path.relative_to(store.root)) for path in store_contents(store.root))

@@ -7,7 +7,7 @@ import os
 from contextlib import suppress
 from pathlib import Path
 
-from ..live_server import ServerProcess
+from .live_server import ServerProcess
 from .raw_http import RawResponse, read_raw_response
 
 

@@ -9,8 +9,6 @@ import pytest
 
 from quart_app.upload_engine import UploadStore
 
-from ..support.store_files import store_contents
-
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[UploadStore]:
@@ -19,8 +17,3 @@ async def store(tmp_path: Path) -> AsyncIterator[UploadStore]:
     await upload_store.prepare()
     yield upload_store
     await upload_store.close()
-
-
-def leftover_files(store: UploadStore) -> list[str]:
-    """Names of temp files and stored files (not the ledger) still in the store."""
-    return sorted(str(path.relative_to(store.root)) for path in store_contents(store.root))

@@ -249,7 +249,7 @@ def test_epilogue_after_the_closing_delimiter_is_ignored() -> None:
     assert stream.feed(b"more epilogue\r\n") == []
     stream.close()
     assert start == PartStart("f", None, "application/octet-stream") and end == PartEnd()
-    assert isinstance(data, PartData) and data.data == b"data"
+    assert isinstance(data, PartData) and bytes(data.data) == b"data"
 
 
 @pytest.mark.parametrize(

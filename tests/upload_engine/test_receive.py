@@ -22,7 +22,7 @@ from quart_app.upload_engine import (
 )
 
 from ..support.multipart_bodies import CONTENT_TYPE, Part, encode, split_at
-from .conftest import leftover_files
+from ..support.store_files import leftover_files
 
 LIMITS = UploadLimits(idle_timeout=None)
 

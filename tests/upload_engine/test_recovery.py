@@ -42,9 +42,9 @@ def _commit_and_die_at(root: str, crash_at: int, fsync: bool, steps_seen: Any) -
             await upload.write([content])
             await upload.finish()
             uploads.append(upload)
-        storage.write_atomically = step(storage.write_atomically)  # type: ignore[assignment]
-        storage.fsync_directory = step(storage.fsync_directory)  # type: ignore[assignment]
-        storage.os.link = step(os.link)
+        storage.write_atomically = step(storage.write_atomically)  # type: ignore[attr-defined]
+        storage.fsync_directory = step(storage.fsync_directory)  # type: ignore[attr-defined]
+        os.link = step(os.link)  # storage's os
         await store.commit(uploads)
 
     asyncio.run(commit())
@@ -83,6 +83,7 @@ async def stored_state(root: Path) -> tuple[list[str], int]:
 
 
 @pytest.mark.parametrize("fsync", [True, False])
+@pytest.mark.slow
 async def test_a_commit_killed_at_any_step_is_kept_whole_or_not_at_all(
     tmp_path: Path, fsync: bool
 ) -> None:

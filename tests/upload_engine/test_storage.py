@@ -22,7 +22,7 @@ from quart_app.upload_engine import temp_files as temp_files_module
 from quart_app.upload_engine.storage import safe_stored_name
 
 from ..support.descriptors import descriptors_open_under
-from .conftest import leftover_files
+from ..support.store_files import leftover_files
 
 
 async def store_bytes(store: UploadStore, name: str, content: bytes) -> str:

@@ -21,7 +21,7 @@ from quart_app.upload_engine import (
 )
 
 from ..support.faults import disk_full_error, no_space
-from .conftest import leftover_files
+from ..support.store_files import leftover_files
 
 
 def temp_names(root: Path) -> list[str]:
@@ -93,6 +93,7 @@ async def test_a_zombie_process_holds_no_temp_files(tmp_path: Path) -> None:
     assert len(temp_names(root)) == 1, "a live process's temp file is kept"
     await store.close()
     release.set()
+    assert child.pid is not None
     for _ in range(3000):  # wait for the exit without reaping it: it stays a zombie
         if is_zombie(child.pid):
             break
@@ -143,7 +144,7 @@ async def test_discard_deletes_the_file_even_when_closing_it_fails(
         real_close(descriptor)
         raise disk_full_error()
 
-    monkeypatch.setattr(durable_files.os, "close", failing_close)
+    monkeypatch.setattr(os, "close", failing_close)
     await upload.discard()
     assert leftover_files(store) == []
     assert store.in_flight_bytes == 0
@@ -157,7 +158,7 @@ async def test_a_full_disk_at_finish_is_507_and_discard_still_removes_the_file(
     upload = await store.begin("a.bin", "application/octet-stream")
     await upload.write([b"data"])
 
-    monkeypatch.setattr(durable_files.os, "fsync", no_space)
+    monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(InsufficientStorageError):
         await upload.finish()
     await upload.discard()
@@ -183,7 +184,7 @@ async def test_cancelling_begin_while_the_file_is_created_leaves_nothing(
     store: UploadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     creating = threading.Event()
-    real_create = temp_files.create_exclusive
+    real_create = durable_files.create_exclusive
 
     def slow_create(path: Path) -> int:
         creating.set()
@@ -234,7 +235,7 @@ async def test_a_full_disk_while_recording_usage_undoes_the_commit_and_leaves_no
     upload = await store.begin("a.bin", "application/octet-stream")
     await upload.write([b"data"])
     await upload.finish()
-    real_write = storage.write_atomically
+    real_write = durable_files.write_atomically
 
     def ledger_on_full_disk(path: Path, data: bytes, *, fsync: bool) -> None:
         if path.name == ".usage":
@@ -255,7 +256,7 @@ def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temp_file(
     target = tmp_path / ".usage"
     target.write_text("41")
 
-    owner = durable_files if failing == "write_all" else durable_files.os
+    owner = durable_files if failing == "write_all" else os
     monkeypatch.setattr(owner, failing, no_space)
     with pytest.raises(OSError):
         durable_files.write_atomically(target, b"42", fsync=True)

@@ -13,10 +13,12 @@ from quart_app.upload_engine.writer_thread import WriterThread
 async def test_calls_run_in_order_in_one_other_thread() -> None:
     writer = WriterThread("test-writer")
     seen: list[tuple[int, str]] = []
-    futures = [
-        writer.submit(lambda i=i: seen.append((i, threading.current_thread().name)) or i)
-        for i in range(50)
-    ]
+
+    def record(i: int) -> int:
+        seen.append((i, threading.current_thread().name))
+        return i
+
+    futures = [writer.submit(record, i) for i in range(50)]
     assert await asyncio.gather(*futures) == list(range(50))
     assert [i for i, _ in seen] == list(range(50))
     assert {name for _, name in seen} == {"test-writer"}

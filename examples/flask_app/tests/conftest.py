@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from .. import create_app
+from ..users_store import UserStore
 
 API_KEY = "test-api-key"
 DEMO_PASSWORD = "test-demo-password"
@@ -32,6 +34,19 @@ def app_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database holding the demo users, made once: each copy saves hashing three passwords."""
+    path = tmp_path_factory.mktemp("demo-database") / "users.sqlite3"
+    store = UserStore(path)
+    store.open()
+    try:
+        store.seed_demo_users(DEMO_PASSWORD)
+    finally:
+        store.close()
+    return path
+
+
 @pytest.fixture
 def uploads_dir(tmp_path: Path) -> Path:
     """The app's uploads folder."""
@@ -41,8 +56,9 @@ def uploads_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path: Path, uploads_dir: Path) -> Iterator[Flask]:
+def app(tmp_path: Path, uploads_dir: Path, demo_database: Path) -> Iterator[Flask]:
     """An app with demo users."""
+    shutil.copyfile(demo_database, tmp_path / "users.sqlite3")
     application = create_app(app_config(tmp_path))
     with application.app_context():
         yield application

@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import Page, expect
 
-from ..conftest import DEMO_PASSWORD
+from .app_settings import DEMO_PASSWORD
 
 
 async def sign_in_through_the_form(

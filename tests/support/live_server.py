@@ -11,8 +11,9 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _STARTUP_SECONDS = 30.0
 
 
@@ -23,7 +24,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+def wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + _STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -64,14 +65,36 @@ def _command_line(pid: int) -> bytes:
 
 @contextlib.contextmanager
 def _started(
-    server_args: list[str], config_env: Mapping[str, str], port: int
+    server_args: list[str],
+    config_env: Mapping[str, str],
+    port: int,
+    *,
+    output: Path | None = None,
 ) -> Iterator[ServerProcess]:
     env = {**os.environ, **config_env, "PYTHONPATH": str(PROJECT_ROOT)}
     command = [sys.executable, "-m", *server_args]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+    with contextlib.ExitStack() as files:
+        log = None if output is None else files.enter_context(output.open("wb"))
+        with running(command, env, log) as process:
+            wait_until_listening(port, process)
+            yield ServerProcess(f"http://127.0.0.1:{port}", port, process)
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str],
+    env: Mapping[str, str],
+    log: BinaryIO | None,
+    *,
+    cwd: Path = PROJECT_ROOT,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The command running in `cwd` (its output in ``log``, if given) until the block ends;
+    then stopped with SIGTERM, killed if it does not stop."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None
+    )
     try:
-        _wait_until_listening(port, process)
-        yield ServerProcess(f"http://127.0.0.1:{port}", port, process)
+        yield process
     finally:
         process.terminate()
         try:
@@ -100,9 +123,13 @@ def hypercorn_server(
 
 @contextlib.contextmanager
 def quart_app_server(
-    config_env: Mapping[str, str], *, extra_args: tuple[str, ...] = ()
+    config_env: Mapping[str, str],
+    *,
+    extra_args: tuple[str, ...] = (),
+    output: Path | None = None,
 ) -> Iterator[ServerProcess]:
-    """Serve the app as `make serve` does (`quart-app serve`, hypercorn.toml, 2 workers)."""
+    """Serve the app as `make serve` does (`quart-app serve`, hypercorn.toml, 2 workers); its
+    output goes to `output` if given."""
     port = free_port()
     args = [
         "quart_app",
@@ -113,15 +140,17 @@ def quart_app_server(
         f"127.0.0.1:{port}",
         *extra_args,
     ]
-    with _started(args, config_env, port) as server:
+    with _started(args, config_env, port, output=output) as server:
         yield server
 
 
 @contextlib.contextmanager
-def gunicorn_server(config_env: Mapping[str, str]) -> Iterator[str]:
+def gunicorn_server(
+    config_env: Mapping[str, str], *, extra_args: tuple[str, ...] = ()
+) -> Iterator[str]:
     """Serve the Flask original as `make serve-flask` does (FLASK_* variables); yield its URL."""
     port = free_port()
-    args = ["gunicorn", "--bind", f"127.0.0.1:{port}", "examples.flask_app.wsgi:app"]
+    args = ["gunicorn", "--bind", f"127.0.0.1:{port}", *extra_args, "examples.flask_app.wsgi:app"]
     with _served(args, config_env, port) as base_url:
         yield base_url
 
@@ -133,3 +162,18 @@ def quart_dev_server(config_env: Mapping[str, str]) -> Iterator[str]:
     args = ["quart", "--app", "quart_app", "run", "--host", "127.0.0.1", "--port", str(port)]
     with _served(args, config_env, port) as base_url:
         yield base_url
+
+
+def quart_app_serve_to_the_end(
+    config_env: Mapping[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `quart-app serve` with `args` until it exits, as one that refuses to start does."""
+    return subprocess.run(
+        [sys.executable, "-m", "quart_app", "serve", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **config_env, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

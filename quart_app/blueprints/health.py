@@ -1,0 +1,47 @@
+"""/healthz: whether this worker can serve, for load balancers and container health checks."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from quart import Blueprint, Response, jsonify
+from quart.utils import run_sync
+
+from ..db import get_user_store
+from ..upload_settings import get_upload_store
+from ..version import VERSION
+
+bp = Blueprint("health", __name__)
+
+
+def _writable_folder(folder: Path) -> bool:
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+async def _database_reachable() -> bool:
+    try:
+        await get_user_store().count()
+    except sqlite3.Error:
+        return False
+    return True
+
+
+@bp.get("/healthz")
+async def health() -> Response:
+    """Say whether the database answers and the upload folder takes files: 200, else 503."""
+    database = await _database_reachable()
+    uploads = await run_sync(_writable_folder)(get_upload_store().root)
+    healthy = database and uploads
+    response = jsonify(
+        {
+            "status": "ok" if healthy else "failing",
+            "version": VERSION,
+            "database_reachable": database,
+            "upload_store_reachable": uploads,
+        }
+    )
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
