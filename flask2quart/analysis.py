@@ -11,7 +11,9 @@ from flask2quart.names import (
     CLIENT_REQUEST_METHODS,
     COROUTINE_CONSUMER_METHODS,
     COROUTINE_CONSUMERS,
+    FACTORY_METHOD_KINDS,
     SYNC_ONLY_DECORATORS,
+    UNITTEST_CLASS_HOOKS,
 )
 from flask2quart.parsed import ParsedModule
 from flask2quart.plan import Plan
@@ -111,7 +113,13 @@ class ModuleAnalysis(ScopedVisitor):
         if not self.is_test_module or not node.name.value.startswith("test"):
             return False
         if owner is not None:
-            return owner.name.value.startswith("Test") and len(self.functions) == 1
+            # unittest runs its own methods; pytest-asyncio's marks are for pytest's tests.
+            is_unittest = self.index.unittest_root(self.definition_name(owner)) is not None
+            return (
+                owner.name.value.startswith("Test")
+                and not is_unittest
+                and len(self.functions) == 1
+            )
         return len(self.functions) == 1
 
     def _async_blocker(self, node: cst.FunctionDef, *, is_fixture: bool) -> str | None:
@@ -119,6 +127,8 @@ class ModuleAnalysis(ScopedVisitor):
         name = node.name.value
         if name.startswith("__") and name.endswith("__"):
             return f"`{name}` is a special method Python calls synchronously"
+        if name in UNITTEST_CLASS_HOOKS and self.is_test_module:
+            return f"unittest calls `{name}` synchronously"
         for decorator in node.decorators:
             method = decorator_method(decorator)
             if method in SYNC_ONLY_DECORATORS:
@@ -142,8 +152,8 @@ class ModuleAnalysis(ScopedVisitor):
                 frame.kinds[name] = "file"
             elif self.is_test_module and name in self.index.fixture_kinds:
                 frame.kinds[name] = self.index.fixture_kinds[name]
-            elif self.is_test_module and name == "client":
-                frame.kinds[name] = "client"
+            elif self.is_test_module and name in {"client", "runner"}:
+                frame.kinds[name] = name
 
     # -- asking for awaits ----------------------------------------------------------------
 
@@ -178,8 +188,9 @@ class ModuleAnalysis(ScopedVisitor):
                 "sync-caller",
                 f"{what} must be awaited under Quart, but {obstacle}",
                 "restructure so the call happens in an async function (a view, hook or "
-                "`async def` helper); at start-up use `@app.before_serving`, in a CLI command "
-                "run the coroutine with `asyncio.run()` without `with_appcontext`",
+                "`async def` helper); at start-up use `@app.before_serving`; keep what a CLI "
+                "command calls synchronous (Quart runs app-context commands inside an event "
+                "loop, where they can neither await nor call `asyncio.run`)",
             )
             return False
         assert frame is not None
@@ -235,9 +246,17 @@ class ModuleAnalysis(ScopedVisitor):
     def _attribute_kind(self, expression: cst.Attribute) -> str | None:
         if self.parsed.framework_name(expression) == "request.files":
             return "file_dict"
+        if not (
+            isinstance(expression.value, cst.Name) and expression.value.value in {"self", "cls"}
+        ):
+            return None
+        frame = self.frame
+        if frame is not None and frame.owner is not None:
+            kind = self.index.attribute_kind(frame.owner, expression.attr.value)
+            if kind is not None:
+                return kind
         if (
             self.is_test_module
-            and isinstance(expression.value, cst.Name)
             and expression.value.value == "self"
             and expression.attr.value.endswith("client")
         ):
@@ -248,8 +267,8 @@ class ModuleAnalysis(ScopedVisitor):
         func = expression.func
         if isinstance(func, cst.Attribute):
             method = func.attr.value
-            if method == "test_client":
-                return "client"
+            if method in FACTORY_METHOD_KINDS:
+                return FACTORY_METHOD_KINDS[method]
             receiver = self.kind_of(func.value)
             if receiver == "client" and method in CLIENT_REQUEST_METHODS:
                 return "response"
@@ -266,6 +285,10 @@ class ModuleAnalysis(ScopedVisitor):
         """Fully qualified names the call may go to, methods of `self` and known instances too."""
         candidates = set(self.parsed.qualified_names(node.func))
         func = node.func
+        kind = self.kind_of(func) if isinstance(func, cst.Name) else None
+        if kind is not None and kind.startswith("function:"):
+            # A fixture that returns a helper function (a "factory as fixture").
+            candidates.add(kind.removeprefix("function:"))
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             receiver = func.value
@@ -276,7 +299,9 @@ class ModuleAnalysis(ScopedVisitor):
                 and frame is not None
                 and frame.owner is not None
             ):
-                candidates.add(f"{frame.owner}.{method}")
+                candidates.update(
+                    f"{owner}.{method}" for owner in self.index.ancestors(frame.owner)
+                )
             kind = self.kind_of(receiver)
             if kind is not None and kind.startswith("instance:"):
                 candidates.add(f"{kind.removeprefix('instance:')}.{method}")

@@ -11,6 +11,7 @@ from flask2quart.names import (
     REQUEST_AWAITABLE_ATTRIBUTES,
     REQUEST_AWAITABLE_METHODS,
 )
+from flask2quart.syntax import COMMA
 
 _RESOURCE_ROOTS = {"open_resource": "root_path", "open_instance_resource": "instance_path"}
 
@@ -34,6 +35,9 @@ def on_call(analysis: ModuleAnalysis, node: cst.Call) -> None:
     if isinstance(func, cst.Attribute):
         if func.attr.value == "save" and analysis.kind_of(func.value) == "file":
             analysis.request_await(node, "`FileStorage.save()`")
+            return
+        if func.attr.value in {"push", "pop"} and analysis.kind_of(func.value) == "context":
+            analysis.request_await(node, f"the context's `{func.attr.value}()`")
             return
         if func.attr.value in _RESOURCE_ROOTS and analysis.parsed.uses_framework:
             _open_resource_as_open(analysis, node, func)
@@ -87,9 +91,7 @@ def _open_resource_as_open(analysis: ModuleAnalysis, node: cst.Call, func: cst.A
         )
         arguments = [first.with_changes(value=path), *updated.args[1:]]
         if not has_mode:
-            arguments[0] = arguments[0].with_changes(
-                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-            )
+            arguments[0] = arguments[0].with_changes(comma=COMMA)
             arguments.insert(1, cst.Arg(cst.SimpleString('"rb"'), comma=first.comma))
         return updated.with_changes(func=cst.Name("open"), args=arguments)
 

@@ -7,9 +7,9 @@ from libcst.helpers import get_full_name_for_node
 
 from flask2quart.analysis import Frame, ModuleAnalysis
 from flask2quart.awaitables import project_async_callee
+from flask2quart.imports import is_private, no_counterpart_advice
+from flask2quart.index import blocking_call
 from flask2quart.names import (
-    BLOCKING_CALLS,
-    BLOCKING_MODULES,
     EXTENSION_COUNTERPARTS,
     EXTENSION_FALLBACK,
     FIRST_REQUEST_HOOKS,
@@ -46,8 +46,15 @@ def _extension(module: str) -> str | None:
 
 
 def on_attribute(analysis: ModuleAnalysis, node: cst.Attribute) -> None:
-    """`request.stream` and the first-request hooks have no Quart equivalent of that name."""
+    """`request.stream`, the first-request hooks and Flask's internals have no Quart twin."""
     name = analysis.parsed.framework_name(node)
+    if name is not None and name == node.attr.value and is_private(name):
+        analysis.report(
+            node,
+            "no-counterpart",
+            f"`{name}` is internal to Flask and Quart has no counterpart",
+            no_counterpart_advice(name),
+        )
     if name == "request.stream":
         analysis.report(
             node,
@@ -150,9 +157,10 @@ def on_leave_function(analysis: ModuleAnalysis, frame: Frame) -> None:
 
 
 def _blocking_description(analysis: ModuleAnalysis, names: set[str]) -> str | None:
+    library_call = blocking_call(names)
+    if library_call is not None:
+        return f"`{library_call}`"
     for name in sorted(names):
-        if name in BLOCKING_CALLS or name.partition(".")[0] in BLOCKING_MODULES:
-            return f"`{name.removeprefix('builtins.')}()`"
         if name in analysis.index.blocking:
             return f"`{name.rpartition('.')[2]}()` (-> {analysis.index.blocking[name]})"
     return None

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
+from flask2quart.syntax import COMMA
+
 _FUTURE, _STDLIB, _THIRD_PARTY, _FIRST_PARTY = range(4)
 
 
@@ -29,6 +31,14 @@ def add_import(
         statement = _import_of(body[placed.position])
         if _provides(statement, target, name):
             return module
+    if name is not None:
+        for placed in header:
+            line = body[placed.position]
+            statement = _import_of(line)
+            if _imports_names_from(statement, target):
+                assert isinstance(line, cst.SimpleStatementLine) and statement is not None
+                body[placed.position] = line.with_changes(body=[_with_name(statement, name)])
+                return module.with_changes(body=body)
     new: cst.BaseSmallStatement
     if name is None:
         new = cst.Import(names=[cst.ImportAlias(name=_dotted(target))])
@@ -41,6 +51,11 @@ def add_import(
         position = 1 if _has_docstring(module) else 0
         if position:
             line = line.with_changes(leading_lines=[cst.EmptyLine()])
+        code = body[position] if position < len(body) else None
+        if code is not None and not code.leading_lines:
+            # PEP 8's blank lines between the imports and the code after them.
+            blank = 2 if isinstance(code, cst.FunctionDef | cst.ClassDef) else 1
+            body[position] = code.with_changes(leading_lines=[cst.EmptyLine()] * blank)
         body.insert(position, line)
         return module.with_changes(body=body)
     later = [p for p in header if (p.section, p.key) > (section, key)]
@@ -109,6 +124,40 @@ def _provides(
             for alias in statement.names
         )
     return False
+
+
+def _imports_names_from(statement: cst.Import | cst.ImportFrom | None, target: str) -> bool:
+    """`from target import a, b` (not relative, not `*`), where one more name can go."""
+    return (
+        isinstance(statement, cst.ImportFrom)
+        and not statement.relative
+        and statement.module is not None
+        and get_full_name_for_node(statement.module) == target
+        and not isinstance(statement.names, cst.ImportStar)
+    )
+
+
+def _with_name(statement: cst.Import | cst.ImportFrom, name: str) -> cst.ImportFrom:
+    """The `from` import with `name` added where sorting puts it (at the end if unsorted)."""
+    assert isinstance(statement, cst.ImportFrom) and not isinstance(
+        statement.names, cst.ImportStar
+    )
+    aliases = list(statement.names)
+    written = [get_full_name_for_node(alias.name) or "" for alias in aliases]
+    position = len(aliases)
+    if written == sorted(written):
+        position = next((i for i, old in enumerate(written) if old > name), len(aliases))
+    # Commas stay where they were: the new name takes the comma of the one it displaces.
+    commas = [alias.comma for alias in aliases]
+    between = next((c for c in commas if isinstance(c, cst.Comma)), COMMA)
+    new_commas = [*commas[:-1], between, commas[-1]] if commas else [cst.MaybeSentinel.DEFAULT]
+    aliases.insert(position, cst.ImportAlias(name=cst.Name(name)))
+    return statement.with_changes(
+        names=[
+            alias.with_changes(comma=comma)
+            for alias, comma in zip(aliases, new_commas, strict=True)
+        ]
+    )
 
 
 def _section(target: str, local_packages: Collection[str], *, is_relative: bool) -> int:

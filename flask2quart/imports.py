@@ -6,17 +6,24 @@ from collections.abc import Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
+from libcst.metadata import ScopeProvider
 
 from flask2quart.analysis import ModuleAnalysis
-from flask2quart.names import NO_COUNTERPART, RENAMED, SHARED_SUBMODULES
-from flask2quart.plan import Rewrite
+from flask2quart.names import (
+    FLASK_STAR_NAMES,
+    NO_COUNTERPART,
+    PRIVATE_NAME_ADVICE,
+    RENAMED,
+    SHARED_SUBMODULES,
+)
+from flask2quart.plan import Rewrite, renamed
 
 
 def quart_home(flask_name: str) -> str | None:
     """Where a Flask (or Werkzeug) name lives in Quart, or None if it has no counterpart."""
     if flask_name in RENAMED:
         return RENAMED[flask_name]
-    if flask_name in NO_COUNTERPART:
+    if flask_name in NO_COUNTERPART or is_private(flask_name):
         return None
     head, _, rest = flask_name.partition(".")
     if head != "flask" or not rest:
@@ -25,6 +32,18 @@ def quart_home(flask_name: str) -> str | None:
     if not module or module in SHARED_SUBMODULES:
         return f"quart.{rest}"
     return None
+
+
+def is_private(name: str) -> bool:
+    """`flask._app_ctx_stack`: Flask's internals, which Quart does not mirror."""
+    return any(part.startswith("_") for part in name.split("."))
+
+
+def no_counterpart_advice(flask_name: str) -> str:
+    """What to do instead of using a Flask name Quart lacks."""
+    return PRIVATE_NAME_ADVICE.get(
+        flask_name.rpartition(".")[2], "find the Quart way to do this by hand"
+    )
 
 
 def quart_module(flask_module: str) -> str | None:
@@ -45,6 +64,12 @@ def on_import_from(analysis: ModuleAnalysis, node: cst.ImportFrom) -> None:
     if not _is_ported_module(module):
         return
     if isinstance(node.names, cst.ImportStar):
+        used = _star_names_used(analysis) if module == "flask" else []
+        if used:
+            # Names from a star import cannot be resolved, so none would be renamed: spell
+            # out the ones the module uses and let the next round port them.
+            analysis.plan.rewrite(node, _explicit_names(used))
+            return
         target = quart_module(module)
         if target is not None:
             analysis.plan.rewrite(node, _set_module(target))
@@ -58,7 +83,7 @@ def on_import_from(analysis: ModuleAnalysis, node: cst.ImportFrom) -> None:
                 alias,
                 "no-counterpart",
                 f"`{module}.{name}` has no Quart counterpart; the import is left on Flask",
-                "find the Quart way to do this by hand",
+                no_counterpart_advice(f"{module}.{name}"),
             )
         homes.append((alias, home))
     if all(home is None for _, home in homes):
@@ -78,6 +103,27 @@ def _is_ported_module(module: str) -> bool:
     return module in {"flask", "werkzeug", "werkzeug.datastructures"} or module.startswith(
         "flask."
     )
+
+
+def _star_names_used(analysis: ModuleAnalysis) -> list[str]:
+    """Names the module reads without binding them that `from flask import *` provides."""
+    scopes = analysis.parsed.wrapper.resolve(ScopeProvider)
+    used: set[str] = set()
+    for scope in {scope for scope in scopes.values() if scope is not None}:
+        for access in scope.accesses:
+            node = access.node
+            if not access.referents and isinstance(node, cst.Name):
+                used.add(node.value)
+    return sorted(used & FLASK_STAR_NAMES)
+
+
+def _explicit_names(names: list[str]) -> Rewrite:
+    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+        assert isinstance(updated, cst.ImportFrom)
+        aliases = [cst.ImportAlias(name=cst.Name(name)) for name in names]
+        return updated.with_changes(names=aliases)
+
+    return rewrite
 
 
 def _set_module(module: str) -> Rewrite:
@@ -165,16 +211,16 @@ def on_reference(analysis: ModuleAnalysis, node: cst.Name | cst.Attribute) -> No
     for name in analysis.parsed.qualified_names(node):
         if isinstance(node, cst.Name):
             if name == "flask" and node.value == "flask":
-                analysis.plan.rewrite(node, _rename_name("quart"))
+                analysis.plan.rewrite(node, renamed("quart"))
                 return
             old, new = _short_names(name)
             if new is not None and old == node.value:
-                analysis.plan.rewrite(node, _rename_name(new))
+                analysis.plan.rewrite(node, renamed(new))
                 return
         else:
             old, new = _short_names(name)
             if new is not None and old == node.attr.value:
-                analysis.plan.rewrite(node, _rename_attribute(new))
+                analysis.plan.rewrite(node, renamed(new))
                 return
 
 
@@ -184,19 +230,3 @@ def _short_names(name: str) -> tuple[str, str | None]:
     home = RENAMED.get(name)
     new = home.rpartition(".")[2] if home is not None else None
     return old, (new if new != old else None)
-
-
-def _rename_name(new: str) -> Rewrite:
-    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
-        assert isinstance(updated, cst.Name)
-        return updated.with_changes(value=new)
-
-    return rewrite
-
-
-def _rename_attribute(new: str) -> Rewrite:
-    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
-        assert isinstance(updated, cst.Attribute)
-        return updated.with_changes(attr=cst.Name(new))
-
-    return rewrite

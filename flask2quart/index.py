@@ -9,20 +9,23 @@ import libcst as cst
 
 from flask2quart.names import (
     BLOCKING_CALLS,
+    BLOCKING_MODULE_ALIASES,
     BLOCKING_MODULES,
     CLIENT_REQUEST_METHODS,
+    FACTORY_METHOD_KINDS,
     HOOK_METHODS,
     HOOK_REGISTRATION_ARGUMENT,
+    UNITTEST_CASES,
 )
 from flask2quart.parsed import ParsedModule
-from flask2quart.scopes import ScopedVisitor, decorator_target
+from flask2quart.scopes import ScopedVisitor, decorator_target, find_nodes
 
 _APP_CONSTRUCTORS = frozenset({"Flask", "Quart", "Blueprint", "app.Flask", "blueprints.Blueprint"})
 
 
 @dataclass
 class Wrapper:
-    """A `functools.wraps` wrapper inside a decorator, and the names the decorator is used by."""
+    """A decorator's inner function that calls the decorated one, and the decorator's names."""
 
     wrapped_parameter: str
     decorator_names: set[str]
@@ -44,6 +47,42 @@ class ProjectIndex:
     local_packages: set[str] = field(default_factory=set)
     file_field_functions: set[str] = field(default_factory=set)
     blocking: dict[str, str] = field(default_factory=dict)
+    # `Class.attribute` -> kind, from `self.attribute = ...` in the class's methods.
+    attribute_kinds: dict[str, str] = field(default_factory=dict)
+    class_bases: dict[str, set[str]] = field(default_factory=dict)
+    classes_with_async_methods: set[str] = field(default_factory=set)
+    app_groups: set[str] = field(default_factory=set)
+
+    def ancestors(self, class_name: str) -> list[str]:
+        """The class and the classes it derives from, nearest first (project or not)."""
+        found: list[str] = []
+        pending = [class_name]
+        while pending:
+            current = pending.pop(0)
+            if current not in found:
+                found.append(current)
+                pending.extend(sorted(self.class_bases.get(current, ())))
+        return found
+
+    def unittest_root(self, class_name: str) -> str | None:
+        """The class in `class_name`'s ancestry that derives from a unittest case directly."""
+        for ancestor in self.ancestors(class_name):
+            if self.class_bases.get(ancestor, set()) & UNITTEST_CASES:
+                return ancestor
+        return None
+
+    def attribute_kind(self, class_name: str, attribute: str) -> str | None:
+        """The kind of `self.attribute` in a method of the class, set there or in a base."""
+        for owner in self.ancestors(class_name):
+            kind = self.attribute_kinds.get(f"{owner}.{attribute}")
+            if kind is not None:
+                return kind
+        return None
+
+    def unittest_roots_going_async(self) -> set[str]:
+        """Root test cases with an async method in themselves or a subclass."""
+        roots = (self.unittest_root(name) for name in self.classes_with_async_methods)
+        return {root for root in roots if root is not None}
 
     def async_wrappers(self) -> set[str]:
         """Wrappers that must become async because they decorate async functions."""
@@ -61,8 +100,9 @@ def build_index(modules: Iterable[ParsedModule]) -> ProjectIndex:
         collector = _FactCollector(parsed, index, calls, usages)
         parsed.module.visit(collector)
         collectors.append(collector)
-    for collector in collectors:
-        collector.resolve_returned_kinds()
+    # A helper may return what another helper returns: repeat until no kind is learnt.
+    while any([collector.resolve_returned_kinds() for collector in collectors]):
+        pass
     for names, decorated, decorated_is_async in usages:
         for wrapper in index.wrappers.values():
             if names & wrapper.decorator_names:
@@ -100,11 +140,13 @@ class _FactCollector(ScopedVisitor):
         self.index = index
         self.calls = calls
         self.usages = usages
-        # (function, fixture name or None, returned value, the function's simple assignments)
-        self.returns: list[
-            tuple[str, str | None, cst.BaseExpression, dict[str, cst.BaseExpression]]
-        ] = []
+        # (function, fixture name or None, returned value, where it is returned)
+        self.returns: list[tuple[str, str | None, cst.BaseExpression, _Where]] = []
+        # (`Class.attribute`, assigned value, where it is assigned)
+        self.attributes: list[tuple[str, cst.BaseExpression, _Where]] = []
         self.local_values: list[dict[str, cst.BaseExpression]] = []
+        # Functions defined in each enclosing function, by name: a fixture may return one.
+        self.local_functions: list[dict[str, str]] = []
         self.fixture_names: list[str | None] = []
 
     def enter_function(self, node: cst.FunctionDef) -> None:
@@ -118,17 +160,32 @@ class _FactCollector(ScopedVisitor):
             self.usages.append(
                 (self.parsed.qualified_names(target), name, node.asynchronous is not None)
             )
-            if self._is_wraps(decorator) and len(self.functions) >= 2:
-                self._record_wrapper(node, decorator)
+            if _is_group_decorator(self.parsed.qualified_names(target), target, self.index):
+                self.index.app_groups.add(name)
+        if len(self.functions) >= 2:
+            wrapped = self._wrapped_parameter(node)
+            if wrapped is not None:
+                self._record_wrapper(node, wrapped)
+        owner = self.current_owner()
+        if node.asynchronous is not None and owner is not None:
+            self.index.classes_with_async_methods.add(self.definition_name(owner))
+        if self.local_functions:
+            self.local_functions[-1][node.name.value] = name
         self.local_values.append({})
+        self.local_functions.append({})
         self.fixture_names.append(self._fixture_name(node))
 
     def leave_function(self, node: cst.FunctionDef) -> None:
         self.local_values.pop()
+        self.local_functions.pop()
         self.fixture_names.pop()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.index.classes.add(self.definition_name(node))
+        name = self.definition_name(node)
+        self.index.classes.add(name)
+        self.index.class_bases[name] = {
+            base for argument in node.bases for base in self.parsed.qualified_names(argument.value)
+        }
         return super().visit_ClassDef(node)
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -136,11 +193,29 @@ class _FactCollector(ScopedVisitor):
             for target in node.targets:
                 if isinstance(target.target, cst.Name):
                     self.local_values[-1][target.target.value] = node.value
-        elif isinstance(node.value, cst.Call) and (
-            self.parsed.framework_name(node.value.func) in _APP_CONSTRUCTORS
-        ):
+                self._record_attribute_value(target.target, node.value)
+        elif isinstance(node.value, cst.Call):
+            constructor = self.parsed.framework_name(node.value.func)
             for target in node.targets:
-                self.index.framework_objects.update(self.parsed.qualified_names(target.target))
+                names = self.parsed.qualified_names(target.target)
+                if constructor in _APP_CONSTRUCTORS:
+                    self.index.framework_objects.update(names)
+                elif constructor == "cli.AppGroup":
+                    self.index.app_groups.update(names)
+
+    def _record_attribute_value(
+        self, target: cst.BaseExpression, value: cst.BaseExpression
+    ) -> None:
+        """`self.client = app.test_client()` (or `cls.`) in a method: its kind, for later."""
+        owner = self.current_owner()
+        if (
+            owner is not None
+            and isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value in {"self", "cls"}
+        ):
+            attribute = f"{self.definition_name(owner)}.{target.attr.value}"
+            self.attributes.append((attribute, value, self._where()))
 
     def visit_Return(self, node: cst.Return) -> None:
         self._record_returned_value(node.value)
@@ -154,23 +229,33 @@ class _FactCollector(ScopedVisitor):
         if self.functions and self.functions[-1].asynchronous is None:
             caller = self.definition_name(self.functions[-1])
             self.calls[caller].update(callees)
-            blocking = _blocking_call(callees)
+            blocking = blocking_call(callees)
             if blocking is not None and caller not in self.index.blocking:
                 self.index.blocking[caller] = blocking
         self._record_registration(node)
 
     def _method_callees(self, func: cst.BaseExpression) -> set[str]:
+        return self._method_names(func, self._where())
+
+    def _method_names(self, func: cst.BaseExpression, where: _Where) -> set[str]:
         """`self.open()` and `store.open()` after `store = UserStore(...)`: the method's name."""
         if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
             return set()
         receiver, method = func.value.value, func.attr.value
-        owner = self.current_owner()
-        if receiver in {"self", "cls"} and owner is not None:
-            return {f"{self.definition_name(owner)}.{method}"}
-        value = self.local_values[-1].get(receiver) if self.local_values else None
+        if receiver in {"self", "cls"} and where.owner is not None:
+            return {f"{owner}.{method}" for owner in self.index.ancestors(where.owner)}
+        value = where.local_values.get(receiver)
         if isinstance(value, cst.Call):
             return {f"{name}.{method}" for name in self.parsed.qualified_names(value.func)}
         return set()
+
+    def _where(self) -> _Where:
+        owner = self.current_owner()
+        return _Where(
+            owner=self.definition_name(owner) if owner is not None else None,
+            local_values=self.local_values[-1] if self.local_values else {},
+            functions=self.local_functions[-1] if self.local_functions else {},
+        )
 
     def _record_registration(self, node: cst.Call) -> None:
         """`app.teardown_appcontext(close_db)` and friends register hooks without decorators."""
@@ -191,26 +276,43 @@ class _FactCollector(ScopedVisitor):
         if function is not None:
             self.index.registered_hooks.update(self.parsed.qualified_names(function))
 
-    def _is_wraps(self, decorator: cst.Decorator) -> bool:
-        expression = decorator.decorator
-        return (
-            isinstance(expression, cst.Call)
-            and "functools.wraps" in self.parsed.qualified_names(expression.func)
-            and bool(expression.args)
-            and isinstance(expression.args[0].value, cst.Name)
-        )
+    def _wrapped_parameter(self, node: cst.FunctionDef) -> str | None:
+        """The enclosing decorator's parameter this inner function calls, if it is its wrapper.
 
-    def _record_wrapper(self, node: cst.FunctionDef, decorator: cst.Decorator) -> None:
-        call = decorator.decorator
-        assert isinstance(call, cst.Call)
-        parameter = call.args[0].value
-        assert isinstance(parameter, cst.Name)
+        With `functools.wraps(view)` that is `view`; without it (old code copies `__name__` by
+        hand), the inner function must call one of the decorator's parameters and the
+        decorator must return the inner function.
+        """
+        for decorator in node.decorators:
+            expression = decorator.decorator
+            if (
+                isinstance(expression, cst.Call)
+                and "functools.wraps" in self.parsed.qualified_names(expression.func)
+                and expression.args
+                and isinstance(expression.args[0].value, cst.Name)
+            ):
+                return expression.args[0].value.value
+        decorator_function = self.functions[-2]
+        if not _returns_name(decorator_function, node.name.value):
+            return None
+        parameters = {
+            parameter.name.value
+            for parameter in (
+                *decorator_function.params.posonly_params,
+                *decorator_function.params.params,
+            )
+        }
+        called = _called_names(node)
+        candidates = sorted(parameters & called)
+        return candidates[0] if len(candidates) == 1 else None
+
+    def _record_wrapper(self, node: cst.FunctionDef, parameter: str) -> None:
         # The decorator is the function holding the wrapper, or a factory holding that one.
         decorator_names = {self.definition_name(self.functions[-2])}
         if len(self.functions) >= 3:
             decorator_names.add(self.definition_name(self.functions[-3]))
         self.index.wrappers[self.definition_name(node)] = Wrapper(
-            wrapped_parameter=parameter.value, decorator_names=decorator_names
+            wrapped_parameter=parameter, decorator_names=decorator_names
         )
 
     def _fixture_name(self, node: cst.FunctionDef) -> str | None:
@@ -235,39 +337,66 @@ class _FactCollector(ScopedVisitor):
         function = self.definition_name(self.functions[-1])
         if isinstance(value, cst.Dict) and _is_upload_dict(value):
             self.index.file_field_functions.add(function)
-        self.returns.append((function, self.fixture_names[-1], value, self.local_values[-1]))
+        self.returns.append((function, self.fixture_names[-1], value, self._where()))
 
-    def resolve_returned_kinds(self) -> None:
-        """Name the kind of object test helpers and fixtures return, where it can be seen."""
-        for function, fixture, value, local_values in self.returns:
-            kind = self._value_kind(value, local_values, depth=0)
-            if kind is None:
+    def resolve_returned_kinds(self) -> bool:
+        """Name the kind of object helpers, fixtures and `self.` attributes hold; True if new."""
+        learnt = False
+        for function, fixture, value, where in self.returns:
+            kind = self._value_kind(value, where, depth=0)
+            if kind is None or function in self.index.return_kinds:
                 continue
-            self.index.return_kinds.setdefault(function, kind)
+            learnt = True
+            self.index.return_kinds[function] = kind
             if fixture is not None:
                 self.index.fixture_kinds.setdefault(fixture, kind)
+        for attribute, value, where in self.attributes:
+            kind = self._value_kind(value, where, depth=0)
+            if kind is not None and attribute not in self.index.attribute_kinds:
+                learnt = True
+                self.index.attribute_kinds[attribute] = kind
+        return learnt
 
-    def _value_kind(
-        self, value: cst.BaseExpression, local_values: dict[str, cst.BaseExpression], depth: int
-    ) -> str | None:
+    def _value_kind(self, value: cst.BaseExpression, where: _Where, depth: int) -> str | None:
         while isinstance(value, cst.Await):
             value = value.expression
-        if isinstance(value, cst.Name) and value.value in local_values and depth < 5:
-            return self._value_kind(local_values[value.value], local_values, depth + 1)
-        if isinstance(value, cst.Call):
-            func = value.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "test_client":
-                return "client"
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in CLIENT_REQUEST_METHODS
-                and _looks_like_client(func.value)
-            ):
+        if isinstance(value, cst.Name) and value.value in where.functions:
+            return f"function:{where.functions[value.value]}"
+        if isinstance(value, cst.Name) and value.value in where.local_values and depth < 5:
+            return self._value_kind(where.local_values[value.value], where, depth + 1)
+        if not isinstance(value, cst.Call):
+            return None
+        func = value.func
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in FACTORY_METHOD_KINDS:
+                return FACTORY_METHOD_KINDS[func.attr.value]
+            if func.attr.value in CLIENT_REQUEST_METHODS and self._is_client(func.value, where):
                 return "response"
-            for name in self.parsed.qualified_names(value.func):
-                if name in self.index.classes:
-                    return f"instance:{name}"
+        for name in sorted(self.parsed.qualified_names(func) | self._method_names(func, where)):
+            if name in self.index.classes:
+                return f"instance:{name}"
+            if name in self.index.return_kinds:
+                return self.index.return_kinds[name]
         return None
+
+    def _is_client(self, expression: cst.BaseExpression, where: _Where) -> bool:
+        """`client`, `self._client`, or `self.app` holding a test client."""
+        return _looks_like_client(expression) or (
+            isinstance(expression, cst.Attribute)
+            and isinstance(expression.value, cst.Name)
+            and expression.value.value == "self"
+            and where.owner is not None
+            and self.index.attribute_kind(where.owner, expression.attr.value) == "client"
+        )
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The class and the simple assignments around a value, to tell its kind later."""
+
+    owner: str | None
+    local_values: dict[str, cst.BaseExpression]
+    functions: dict[str, str]
 
 
 def _is_upload_dict(value: cst.Dict) -> bool:
@@ -307,8 +436,43 @@ def _argument(node: cst.Call, position: int, keyword: str) -> cst.BaseExpression
     return None
 
 
-def _blocking_call(names: set[str]) -> str | None:
+def blocking_call(names: set[str]) -> str | None:
+    """The blocking library call (`sqlite3.connect()`) among a call's possible names, if any."""
     for name in sorted(names):
+        module, _, function = name.rpartition(".")
+        for alias, canonical in BLOCKING_MODULE_ALIASES.items():
+            if module == alias or module.startswith(f"{alias}."):
+                name = f"{canonical}{module.removeprefix(alias)}.{function}"
         if name in BLOCKING_CALLS or name.partition(".")[0] in BLOCKING_MODULES:
             return f"{name.removeprefix('builtins.')}()"
     return None
+
+
+def _is_group_decorator(names: set[str], target: cst.BaseExpression, index: ProjectIndex) -> bool:
+    """`@app.cli.group()` or `@group.group()`: the function becomes a group of commands."""
+    if not isinstance(target, cst.Attribute) or target.attr.value != "group":
+        return False
+    receiver = target.value
+    if isinstance(receiver, cst.Attribute) and receiver.attr.value == "cli":
+        return True
+    return bool({name.rpartition(".")[0] for name in names} & index.app_groups)
+
+
+def _returns_name(function: cst.FunctionDef, name: str) -> bool:
+    """Whether the function's own body has `return name`."""
+    return any(
+        isinstance(statement, cst.SimpleStatementLine)
+        and any(
+            isinstance(small, cst.Return)
+            and isinstance(small.value, cst.Name)
+            and small.value.value == name
+            for small in statement.body
+        )
+        for statement in function.body.body
+    )
+
+
+def _called_names(function: cst.FunctionDef) -> set[str]:
+    """Plain names the function calls (`view(...)`), nested functions excluded."""
+    calls = find_nodes(function.body, (cst.Call,), nested=False)
+    return {call.func.value for call in calls if isinstance(call.func, cst.Name)}

@@ -59,6 +59,60 @@ NO_COUNTERPART: Final = frozenset(
     }
 )
 
+# What `from flask import *` binds, less the submodules it drags along (checked by the tests
+# against the installed Flask).
+FLASK_STAR_NAMES: Final = frozenset(
+    {
+        "Blueprint",
+        "Config",
+        "Flask",
+        "Request",
+        "Response",
+        "abort",
+        "after_this_request",
+        "appcontext_popped",
+        "appcontext_pushed",
+        "appcontext_tearing_down",
+        "before_render_template",
+        "copy_current_request_context",
+        "current_app",
+        "flash",
+        "g",
+        "get_flashed_messages",
+        "get_template_attribute",
+        "got_request_exception",
+        "has_app_context",
+        "has_request_context",
+        "json",
+        "jsonify",
+        "make_response",
+        "message_flashed",
+        "redirect",
+        "render_template",
+        "render_template_string",
+        "request",
+        "request_finished",
+        "request_started",
+        "request_tearing_down",
+        "send_file",
+        "send_from_directory",
+        "session",
+        "stream_template",
+        "stream_template_string",
+        "stream_with_context",
+        "template_rendered",
+        "url_for",
+    }
+)
+
+# What to do instead of Flask's private names that old code reached for.
+PRIVATE_NAME_ADVICE: Final[dict[str, str]] = {
+    "_app_ctx_stack": "Flask 2.3 removed the context stacks and Quart never had them: keep "
+    "per-context data on `g` (`g.db` for `_app_ctx_stack.top.db`)",
+    "_request_ctx_stack": "Flask 2.3 removed the context stacks and Quart never had them: use "
+    "`request`, `session` and `g` directly",
+}
+
 # Attributes of `request` that Quart turns into awaitables (properties or methods).
 REQUEST_AWAITABLE_ATTRIBUTES: Final = frozenset({"form", "files", "values", "data", "json"})
 REQUEST_AWAITABLE_METHODS: Final = frozenset({"get_json", "get_data"})
@@ -78,6 +132,35 @@ AWAITABLE_HELPERS: Final = frozenset(
 )
 # Methods of `current_app` that are coroutine functions in Quart.
 AWAITABLE_APP_METHODS: Final = frozenset({"make_response", "send_static_file"})
+
+# Flask's `send_file` parameters in order, and the keywords Quart spells differently.
+FLASK_SEND_FILE_POSITIONS: Final = (
+    "path_or_file",
+    "mimetype",
+    "as_attachment",
+    "download_name",
+    "conditional",
+    "etag",
+    "last_modified",
+    "max_age",
+)
+SEND_FILE_KEYWORDS: Final[dict[str, str]] = {
+    "download_name": "attachment_filename",
+    "max_age": "cache_timeout",
+    "etag": "add_etags",
+}
+# Open files Flask's `send_file` streams and Quart's (paths and `io.BytesIO` only) does not.
+SEND_FILE_STREAM_CALLS: Final = frozenset(
+    {
+        "builtins.open",
+        "io.open",
+        "io.FileIO",
+        "io.BufferedReader",
+        "tempfile.TemporaryFile",
+        "tempfile.NamedTemporaryFile",
+        "tempfile.SpooledTemporaryFile",
+    }
+)
 
 # Decorator (or registration method) names whose functions Quart calls as views or hooks.
 HOOK_METHODS: Final = frozenset(
@@ -141,10 +224,48 @@ SYNC_ONLY_DECORATORS: Final = frozenset(
     }
 )
 
+# Flask's signals (Quart sends the same ones, from inside the request it is handling).
+SIGNALS: Final = frozenset(
+    {
+        "template_rendered",
+        "before_render_template",
+        "request_started",
+        "request_finished",
+        "request_tearing_down",
+        "got_request_exception",
+        "appcontext_tearing_down",
+        "appcontext_pushed",
+        "appcontext_popped",
+        "message_flashed",
+    }
+)
+
 # Test client methods that send a request.
 CLIENT_REQUEST_METHODS: Final = frozenset(
     {"get", "post", "put", "delete", "patch", "head", "options", "trace", "open"}
 )
+# Methods that make the objects the rules follow: test clients, CLI runners, contexts.
+FACTORY_METHOD_KINDS: Final[dict[str, str]] = {
+    "test_client": "client",
+    "test_cli_runner": "runner",
+    "app_context": "context",
+    "test_request_context": "context",
+}
+# Base classes of unittest suites; async test methods need IsolatedAsyncioTestCase.
+UNITTEST_SYNC_CASES: Final = frozenset({"unittest.TestCase", "unittest.case.TestCase"})
+UNITTEST_CASES: Final = UNITTEST_SYNC_CASES | {
+    "unittest.IsolatedAsyncioTestCase",
+    "unittest.async_case.IsolatedAsyncioTestCase",
+}
+# unittest's class and module fixtures have no async counterparts.
+UNITTEST_CLASS_HOOKS: Final = frozenset(
+    {"setUpClass", "tearDownClass", "setUpModule", "tearDownModule"}
+)
+# Per-test fixtures and the async ones IsolatedAsyncioTestCase calls after (or before) them.
+UNITTEST_ASYNC_FIXTURES: Final[dict[str, str]] = {
+    "setUp": "asyncSetUp",
+    "tearDown": "asyncTearDown",
+}
 # Context managers that Quart only offers as `async with`.
 ASYNC_CONTEXT_METHODS: Final = frozenset(
     {"app_context", "test_request_context", "session_transaction", "test_client", "test_app"}
@@ -207,6 +328,12 @@ BLOCKING_CALLS: Final = frozenset(
     }
 )
 BLOCKING_MODULES: Final = frozenset({"requests", "urllib3"})
+# Other spellings of those modules (`from sqlite3 import dbapi2 as sqlite3`, as Flask's old
+# tutorial wrote it).
+BLOCKING_MODULE_ALIASES: Final[dict[str, str]] = {
+    "sqlite3.dbapi2": "sqlite3",
+    "pysqlite2.dbapi2": "sqlite3",
+}
 THREAD_CALLS: Final = frozenset(
     {
         "threading.Thread",

@@ -43,7 +43,9 @@ class _PlanApplier(cst.CSTTransformer):
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]:
-        result = updated_node
+        # Before the rewrites too: one may move this node's awaited value under a new node
+        # (`client.get(...).text` becomes a call of `.get_data` on it).
+        result = _parenthesize_awaited_primary(updated_node)
         for rewrite in self.plan.rewrites.get(original_node, ()):
             rewritten = rewrite(result)
             if isinstance(rewritten, cst.FlattenSentinel):
@@ -56,6 +58,22 @@ class _PlanApplier(cst.CSTTransformer):
             assert isinstance(result, cst.BaseExpression)
             result = cst.Await(expression=result)
         return result
+
+
+def renamed(new_name: str) -> Rewrite:
+    """A rewrite that renames a name, an attribute's last part, a keyword or a function."""
+
+    def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+        if isinstance(updated, cst.Name):
+            return updated.with_changes(value=new_name)
+        if isinstance(updated, cst.Attribute):
+            return updated.with_changes(attr=cst.Name(new_name))
+        if isinstance(updated, cst.Arg):
+            return updated.with_changes(keyword=cst.Name(new_name))
+        assert isinstance(updated, cst.FunctionDef)
+        return updated.with_changes(name=cst.Name(new_name))
+
+    return rewrite
 
 
 def _make_async(node: cst.CSTNode) -> cst.CSTNode:

@@ -5,6 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["error", "unportable", "advice"]
+
+# A file the tool could not read or parse is not ported at all.
+ERROR_RULES = frozenset({"syntax-error", "encoding"})
+# The port works as written; these only point at what Quart does differently or slower.
+ADVICE_RULES = frozenset({"blocking-io", "session-vary", "prefixed-env", "thread"})
 
 
 @dataclass(frozen=True, order=True)
@@ -17,6 +25,15 @@ class Finding:
     rule: str
     message: str
     suggestion: str
+
+    @property
+    def severity(self) -> Severity:
+        """`error` (the file was skipped), `unportable` (a hand edit is needed) or `advice`."""
+        if self.rule in ERROR_RULES:
+            return "error"
+        if self.rule in ADVICE_RULES:
+            return "advice"
+        return "unportable"
 
 
 def format_text(findings: Iterable[Finding]) -> str:
@@ -32,4 +49,13 @@ def format_text(findings: Iterable[Finding]) -> str:
 
 def format_json(findings: Iterable[Finding]) -> str:
     """Render findings as a JSON array of objects."""
-    return json.dumps([asdict(finding) for finding in sorted(set(findings))], indent=2) + "\n"
+    return (
+        json.dumps(
+            [
+                {**asdict(finding), "severity": finding.severity}
+                for finding in sorted(set(findings))
+            ],
+            indent=2,
+        )
+        + "\n"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar, cast
+
 import libcst as cst
 
 from flask2quart.parsed import ParsedModule
@@ -56,28 +58,42 @@ class ScopedVisitor(cst.CSTVisitor):
 
 def is_generator(node: cst.FunctionDef) -> bool:
     """Whether the function's own body (not nested functions) yields."""
-    finder = _YieldFinder()
-    node.body.visit(finder)
-    return finder.found
+    return bool(find_nodes(node.body, (cst.Yield,), nested=False))
 
 
-class _YieldFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
+_N = TypeVar("_N", bound=cst.CSTNode)
+
+
+def find_nodes(root: cst.CSTNode, kinds: tuple[type[_N], ...], *, nested: bool = True) -> list[_N]:
+    """The nodes of the given kinds under `root`, in order.
+
+    With `nested=False` the search stays out of nested functions, lambdas and classes (one of
+    those is still found itself when its kind is asked for): what belongs to `root`'s own scope.
+    """
+    finder = _NodeFinder(kinds, nested=nested)
+    root.visit(finder)
+    return cast(list[_N], finder.found)
+
+
+class _NodeFinder(cst.CSTVisitor):
+    def __init__(self, kinds: tuple[type[cst.CSTNode], ...], *, nested: bool) -> None:
         super().__init__()
-        self.found = False
+        self.kinds = kinds
+        self.nested = nested
+        self.found: list[cst.CSTNode] = []
 
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        self.found = True
-        return False
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, self.kinds):
+            self.found.append(node)
+        return self.nested or not isinstance(node, _SCOPES)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+
+def name_nodes(node: cst.CSTNode) -> list[cst.Name | cst.Attribute]:
+    """Every name and attribute under the node, for asking what they refer to."""
+    return find_nodes(node, (cst.Name, cst.Attribute))
 
 
 def decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:

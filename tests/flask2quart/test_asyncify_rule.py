@@ -177,6 +177,101 @@ def test_wraps_decorator_around_views_awaits_the_view(tmp_path: Path) -> None:
     assert "def login_required(view):" in text and "async def login_required" not in text
 
 
+def test_decorators_without_wraps_are_recognised_by_what_they_do(tmp_path: Path) -> None:
+    text, findings = port_one(
+        tmp_path,
+        """\
+        from flask import Flask, g, redirect, render_template
+
+        app = Flask(__name__)
+
+
+        def login_required(f):
+            def decorated_function(*args, **kwargs):
+                if g.user is None:
+                    return redirect("/login")
+                return f(*args, **kwargs)
+
+            decorated_function.__name__ = f.__name__
+            return decorated_function
+
+
+        def templated(template):
+            def decorator(f):
+                def decorated_function(*args, **kwargs):
+                    return render_template(template, **f(*args, **kwargs))
+
+                decorated_function.__name__ = f.__name__
+                return decorated_function
+
+            return decorator
+
+
+        @app.route("/")
+        @login_required
+        @templated("index.html")
+        def index():
+            return {"title": "Home"}
+        """,
+    )
+    assert text.endswith(
+        dedent(
+            """\
+            def login_required(f):
+                async def decorated_function(*args, **kwargs):
+                    if g.user is None:
+                        return redirect("/login")
+                    return await f(*args, **kwargs)
+
+                decorated_function.__name__ = f.__name__
+                return decorated_function
+
+
+            def templated(template):
+                def decorator(f):
+                    async def decorated_function(*args, **kwargs):
+                        return await render_template(template, **await f(*args, **kwargs))
+
+                    decorated_function.__name__ = f.__name__
+                    return decorated_function
+
+                return decorator
+
+
+            @app.route("/")
+            @login_required
+            @templated("index.html")
+            async def index():
+                return {"title": "Home"}
+            """
+        )
+    )
+    assert findings == []
+
+
+def test_a_nested_function_the_outer_one_does_not_return_is_no_wrapper(tmp_path: Path) -> None:
+    source = """\
+        from flask import Flask
+
+        app = Flask(__name__)
+
+
+        def retry(f):
+            def attempt(*args):
+                return f(*args)
+
+            return [attempt]
+
+
+        @app.route("/")
+        @retry
+        def index():
+            return "x"
+        """
+    text, _ = port_one(tmp_path, source)
+    assert "    def attempt(*args):\n        return f(*args)\n" in text
+
+
 def test_wraps_decorator_also_used_on_sync_functions_is_reported(tmp_path: Path) -> None:
     _, findings = port_one(
         tmp_path,

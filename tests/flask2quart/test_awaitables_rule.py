@@ -41,7 +41,7 @@ def _port_view(tmp_path: Path, body: str) -> tuple[str, list[str]]:
         ('return render_template("a.html")', 'return await render_template("a.html")'),
         ('return render_template_string("x")', 'return await render_template_string("x")'),
         ('return make_response("x", 201)', 'return await make_response("x", 201)'),
-        ('return send_file("a.txt")', 'return await send_file("a.txt")'),
+        ('return send_file("a.txt")', 'return await send_file("a.txt", conditional=True)'),
         ('return send_from_directory("d", "a")', 'return await send_from_directory("d", "a")'),
         ('flash("hi")', 'await flash("hi")'),
         (

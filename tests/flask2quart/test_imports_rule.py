@@ -8,7 +8,7 @@ import flask
 import pytest
 
 from flask2quart.imports import quart_home
-from flask2quart.names import NO_COUNTERPART, SHARED_SUBMODULES
+from flask2quart.names import FLASK_STAR_NAMES, NO_COUNTERPART, SHARED_SUBMODULES
 
 from .porting import dedent, port_one, rules
 
@@ -144,3 +144,82 @@ def test_every_public_flask_name_maps_to_an_installed_quart_name(flask_name: str
     module = importlib.import_module(module_name)
     if not hasattr(module, attribute):
         importlib.import_module(home)  # a submodule, which the package does not import itself
+
+
+def test_a_star_import_is_spelled_out_with_the_names_the_module_uses(tmp_path: Path) -> None:
+    text, findings = port_one(
+        tmp_path,
+        """\
+        from flask import *
+
+        app = Flask(__name__)
+
+
+        @app.route("/")
+        def index():
+            json = request.args.get("q")
+            return render_template("index.html", q=json)
+        """,
+    )
+    assert text == dedent(
+        """\
+        from quart import Quart, render_template, request
+
+        app = Quart(__name__)
+
+
+        @app.route("/")
+        async def index():
+            json = request.args.get("q")
+            return await render_template("index.html", q=json)
+        """
+    )
+    assert findings == []
+
+
+def test_a_star_import_the_module_does_not_use_moves_to_quart(tmp_path: Path) -> None:
+    text, _ = port_one(tmp_path, "from flask import *\n\nVERSION = 1\n")
+    assert text == "from quart import *\n\nVERSION = 1\n"
+
+
+def test_the_star_names_are_what_flask_exports() -> None:
+    namespace: dict[str, object] = {}
+    exec("from flask import *", namespace)
+    exported = {
+        name for name, value in namespace.items() if not inspect.ismodule(value) or name == "json"
+    } - {"__builtins__", "annotations"}
+    assert exported == FLASK_STAR_NAMES
+
+
+@pytest.mark.parametrize(
+    ("source", "advice"),
+    [
+        ("from flask import _app_ctx_stack\n", "`g.db` for `_app_ctx_stack.top.db`"),
+        ("from flask import _request_ctx_stack\n", "use `request`, `session` and `g`"),
+        ("from flask.globals import _cv_app\n", "find the Quart way"),
+    ],
+)
+def test_flask_internals_stay_on_flask_and_are_reported(
+    tmp_path: Path, source: str, advice: str
+) -> None:
+    text, findings = port_one(tmp_path, source)
+    assert text == source
+    [finding] = findings
+    assert (finding.rule, finding.severity) == ("no-counterpart", "unportable")
+    assert advice in finding.suggestion
+
+
+def test_a_flask_internal_reached_through_the_module_is_reported(tmp_path: Path) -> None:
+    _, findings = port_one(
+        tmp_path,
+        """\
+        import flask
+
+
+        def get_db():
+            return flask._app_ctx_stack.top.db
+        """,
+    )
+    [finding] = findings
+    assert (finding.rule, finding.line, finding.column) == ("no-counterpart", 5, 12)
+    assert "keep per-context data on `g`" in finding.suggestion

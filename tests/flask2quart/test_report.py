@@ -74,11 +74,21 @@ def test_what_quart_lacks_is_reported_where_it_is(tmp_path: Path) -> None:
     assert any("certfile" in finding.suggestion for finding in run_findings)
 
 
-def test_blocking_calls_are_followed_through_project_functions(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "sqlite_import",
+    [
+        "import sqlite3",
+        "from sqlite3 import dbapi2 as sqlite3",
+        "import sqlite3.dbapi2 as sqlite3",
+    ],
+)
+def test_blocking_calls_are_followed_through_project_functions(
+    tmp_path: Path, sqlite_import: str
+) -> None:
     _, findings = port_one(
         tmp_path,
-        """\
-        import sqlite3
+        f"""\
+        {sqlite_import}
 
         from flask import Flask
 
@@ -141,6 +151,7 @@ def test_text_and_json_formats() -> None:
             "rule": "thread",
             "message": "a thread",
             "suggestion": "use a task",
+            "severity": "advice",
         }
     ]
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .porting import dedent, port_files, port_one, ported, rules
 
 
@@ -255,3 +257,194 @@ def test_flask_only_client_and_response_features_are_reported(tmp_path: Path) ->
         name="test_redirects.py",
     )
     assert rules(findings) == ["client-argument", "response-attribute"]
+
+
+def test_a_chained_text_is_awaited_once_per_awaitable(tmp_path: Path) -> None:
+    source = """\
+        def test_page(client):
+            assert "hi" in client.get("/x").text
+        """
+    text, _ = port_one(tmp_path, source, name="test_page.py")
+    assert text == dedent(
+        """\
+        async def test_page(client):
+            assert "hi" in await (await client.get("/x")).get_data(as_text=True)
+        """
+    )
+    again, _ = port_one(tmp_path, text, name="test_page.py")
+    assert again == text
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("with client:", "async with client, client.app.app_context():"),
+        (
+            "with app.test_client() as c:",
+            "async with app.test_client() as c, c.app.app_context():",
+        ),
+    ],
+)
+def test_g_after_a_request_in_with_client_keeps_an_app_context(
+    tmp_path: Path, before: str, after: str
+) -> None:
+    client = "c" if " as c" in before else "client"
+    text, _ = port_one(
+        tmp_path,
+        f"""\
+        from flask import g, session
+
+
+        def test_user(app, client):
+            {before}
+                {client}.get("/")
+                assert session["user_id"] == 1
+                assert g.user["username"] == "test"
+        """,
+        name="test_user.py",
+    )
+    assert f"    {after}\n        await {client}.get" in text
+
+
+def test_with_client_without_g_needs_no_app_context(tmp_path: Path) -> None:
+    text, _ = port_one(
+        tmp_path,
+        """\
+        from flask import session
+
+
+        def test_user(client):
+            with client:
+                client.get("/")
+                assert session["user_id"] == 1
+        """,
+        name="test_user.py",
+    )
+    assert "    async with client:\n" in text
+
+
+def test_a_response_through_two_helpers_is_awaited(tmp_path: Path) -> None:
+    result = port_files(
+        tmp_path,
+        {
+            "tests/helpers.py": """\
+            def login(client, name):
+                return client.post("/login", data={"name": name})
+
+
+            def register_and_login(client, name):
+                client.post("/register", data={"name": name})
+                return login(client, name)
+            """,
+            "tests/test_login.py": """\
+            from helpers import register_and_login
+
+
+            def test_login(client):
+                rv = register_and_login(client, "ada")
+                assert b"Welcome" in rv.data
+            """,
+        },
+    )
+    assert ported(tmp_path, result, "tests/test_login.py").endswith(
+        dedent(
+            """\
+            async def test_login(client):
+                rv = await register_and_login(client, "ada")
+                assert b"Welcome" in await rv.data
+            """
+        )
+    )
+    assert "    return await login(client, name)\n" in ported(tmp_path, result, "tests/helpers.py")
+
+
+def test_several_files_under_one_name_are_sent_as_an_encoded_body(tmp_path: Path) -> None:
+    text, _ = port_one(
+        tmp_path,
+        """\
+        import io
+
+
+        def test_upload(client, auth_headers):
+            client.post(
+                "/photos",
+                data={"album": "trip", "photos": [(io.BytesIO(b"a"), "a.png")]},
+                headers=auth_headers,
+                content_type="multipart/form-data",
+            )
+        """,
+        name="test_upload.py",
+    )
+    files = '{"album": "trip", "photos": [FileStorage(io.BytesIO(b"a"), filename="a.png")]}'
+    body = f'encode_multipart({files}, boundary="flask2quart")[1]'
+    content_type = "multipart/form-data; boundary=flask2quart"
+    assert text == dedent(
+        f"""\
+        import io
+
+        from quart.datastructures import FileStorage
+        from werkzeug.test import encode_multipart
+
+
+        async def test_upload(client, auth_headers):
+            await client.post(
+                "/photos",
+                data={body},
+                headers={{**auth_headers, "Content-Type": "{content_type}"}},
+            )
+        """
+    )
+
+
+def test_several_values_under_one_form_field_are_url_encoded(tmp_path: Path) -> None:
+    text, _ = port_one(
+        tmp_path,
+        """\
+        def test_tags(client):
+            client.post("/tags", data={"tag": ["a", "b"]}, headers={"X-Token": "t"})
+        """,
+        name="test_tags.py",
+    )
+    body = 'urlencode({"tag": ["a", "b"]}, doseq=True)'
+    headers = '{"X-Token": "t", "Content-Type": "application/x-www-form-urlencoded"}'
+    assert text == dedent(
+        f"""\
+        from urllib.parse import urlencode
+
+
+        async def test_tags(client):
+            await client.post("/tags", data={body}, headers={headers})
+        """
+    )
+
+
+def test_a_fixture_that_returns_a_helper_function_has_its_calls_awaited(tmp_path: Path) -> None:
+    result = port_files(
+        tmp_path,
+        {
+            "conftest.py": """\
+            import pytest
+
+
+            @pytest.fixture
+            def login(client):
+                def log_in(name="ada"):
+                    return client.post("/login", data={"name": name})
+
+                return log_in
+            """,
+            "test_login.py": """\
+            def test_login(login):
+                assert b"Hello" in login("grace").data
+            """,
+        },
+    )
+    assert '    async def log_in(name="ada"):\n        return await client.post' in ported(
+        tmp_path, result, "conftest.py"
+    )
+    assert ported(tmp_path, result, "test_login.py") == dedent(
+        """\
+        async def test_login(login):
+            assert b"Hello" in await (await login("grace")).data
+        """
+    )

@@ -72,6 +72,27 @@ def test_quart_renders_the_same_templates_with_jinja_in_async_mode(tmp_path: Pat
     assert flask_app.template_folder == quart_app.template_folder
 
 
+_FORM_TEMPLATE = "{{ request.form['title'] }}|{{ request.form.get('body', '-') }}"
+
+
+async def test_templates_read_the_form_without_an_await_in_both() -> None:
+    """Quart's async Jinja awaits `request.form` itself, so such templates port unchanged."""
+    flask_app = flask.Flask(__name__)
+    quart_app = Quart(__name__)
+
+    @flask_app.post("/")
+    def flask_view() -> str:
+        return flask.render_template_string(_FORM_TEMPLATE)
+
+    @quart_app.post("/")
+    async def quart_view() -> str:
+        return await quart.render_template_string(_FORM_TEMPLATE)
+
+    flask_page = flask_app.test_client().post("/", data={"title": "Hi"}).get_data(as_text=True)
+    quart_response = await quart_app.test_client().post("/", form={"title": "Hi"})
+    assert flask_page == await quart_response.get_data(as_text=True) == "Hi|-"
+
+
 def test_from_prefixed_env_reads_flask_or_quart_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
