@@ -140,6 +140,8 @@ class UploadStore:
         self._in_flight = InFlightBytes()
         self._used_bytes = 0
         self._lock = asyncio.Lock()
+        self._waiting_commits: list[tuple[Sequence[TempUpload], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Future[None] | None = None
         # fsync waits for the disk; in the default pool it would hold up other uploads' writes.
         self.flush_executor = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="upload-flush")
         self._writer = WriterThread("upload-writer")
@@ -194,16 +196,46 @@ class UploadStore:
 
         The temp files are gone afterwards whatever the outcome. Cancelling the caller
         (a client gone at the last moment) does not stop a commit once it has begun.
+        Commits that arrive while another is being written are written together, in one
+        journal with one round of fsyncs, each still all or none.
         """
         return await asyncio.shield(self._commit(uploads))
 
     async def _commit(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
         try:
-            async with self._lock:
-                return await asyncio.to_thread(self._commit_blocking, uploads)
+            published: asyncio.Future[list[StoredFile]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._waiting_commits.append((uploads, published))
+            if self._committer is None or self._committer.done():
+                self._committer = asyncio.ensure_future(self._commit_waiting())
+            return await published
         finally:
             for upload in uploads:
                 upload.forget()
+
+    async def _commit_waiting(self) -> None:
+        async with self._lock:
+            while self._waiting_commits:
+                group, self._waiting_commits = self._waiting_commits, []
+                outcomes: Sequence[list[StoredFile] | Exception]
+                try:
+                    outcomes = await asyncio.to_thread(
+                        self._commit_group_blocking, [uploads for uploads, _ in group]
+                    )
+                except asyncio.CancelledError:  # the loop is closing
+                    for _, published in group:
+                        published.cancel()
+                    raise
+                except Exception as error:  # the lock, or the thread, failed
+                    outcomes = [error] * len(group)
+                for (_, published), outcome in zip(group, outcomes, strict=True):
+                    if published.done():
+                        continue
+                    if isinstance(outcome, Exception):
+                        published.set_exception(outcome)
+                    else:
+                        published.set_result(outcome)
 
     async def get(self, name: str) -> StoredFile | None:
         """The stored file called ``name``, or ``None``."""
@@ -288,17 +320,54 @@ class UploadStore:
         write_atomically(self._meta_dir / _USAGE_FILE, str(total).encode(), fsync=False)
         self._used_bytes = total
 
-    def _commit_blocking(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
+    def _commit_group_blocking(
+        self, group: Sequence[Sequence[TempUpload]]
+    ) -> list[list[StoredFile] | Exception]:
+        """Commit each request's uploads, all of them in one journal if they can be."""
         try:
-            with self._locked(), full_disk_as_507():
+            with self._locked():
+                return self._publish_group(group)
+        finally:
+            for uploads in group:
+                for upload in uploads:
+                    _unlink_quietly(upload.path)
+
+    def _publish_group(
+        self, group: Sequence[Sequence[TempUpload]]
+    ) -> list[list[StoredFile] | Exception]:
+        used = self._read_usage()
+        refused: dict[int, Exception] = {}
+        incoming = 0
+        for index, uploads in enumerate(group):
+            size = sum(upload.size for upload in uploads)
+            if self.quota is not None and used + incoming + size > self.quota:
+                refused[index] = InsufficientStorageError(
+                    "The upload would exceed the storage quota."
+                )
+            else:
+                incoming += size
+        accepted = [uploads for index, uploads in enumerate(group) if index not in refused]
+        try:
+            with full_disk_as_507():
+                stored = self._publish_all([u for us in accepted for u in us], used + incoming)
+        except Exception as error:
+            if len(accepted) > 1:
+                # One request's trouble must not be another's: publish them one by one.
+                return [refused.get(i) or self._publish_alone(us) for i, us in enumerate(group)]
+            return [refused.get(index, error) for index in range(len(group))]
+        files = iter(stored)
+        return [refused.get(i) or [next(files) for _ in us] for i, us in enumerate(group)]
+
+    def _publish_alone(self, uploads: Sequence[TempUpload]) -> list[StoredFile] | Exception:
+        try:
+            with full_disk_as_507():
                 used = self._read_usage()
                 incoming = sum(upload.size for upload in uploads)
                 if self.quota is not None and used + incoming > self.quota:
                     raise InsufficientStorageError("The upload would exceed the storage quota.")
                 return self._publish_all(uploads, used + incoming)
-        finally:
-            for upload in uploads:
-                _unlink_quietly(upload.path)
+        except Exception as error:
+            return error
 
     def _publish_all(self, uploads: Sequence[TempUpload], usage_after: int) -> list[StoredFile]:
         """Publish under a journal, so that a crash at any point is undone at the next start."""

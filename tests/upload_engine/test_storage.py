@@ -7,6 +7,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -19,9 +20,11 @@ from quart_app.upload_engine import (
     is_stored_name,
 )
 from quart_app.upload_engine import temp_files as temp_files_module
-from quart_app.upload_engine.storage import safe_stored_name
+from quart_app.upload_engine.storage import StoredFile, safe_stored_name
+from quart_app.upload_engine.temp_files import TempUpload
 
 from ..support.descriptors import descriptors_open_under
+from ..support.faults import disk_full_error
 from ..support.store_files import leftover_files
 
 
@@ -297,3 +300,94 @@ async def test_readers_wait_for_a_commit_in_progress(store: UploadStore) -> None
     done.set()
     await holder
     assert (await listing).total == 0 and await opening is None
+
+
+async def finished(store: UploadStore, name: str, content: bytes) -> TempUpload:
+    upload = await store.begin(name, "text/plain")
+    await upload.write([content])
+    await upload.finish()
+    return upload
+
+
+async def commits_held_back(
+    store: UploadStore, groups: list[list[TempUpload]]
+) -> list[list[StoredFile] | BaseException]:
+    """Commit the first group while another process holds the store's lock, so that the
+    others arrive while it waits; then let them all go."""
+    committing, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with store._locked():
+            committing.set()
+            release.wait(10)
+
+    holder = asyncio.ensure_future(asyncio.to_thread(hold_the_lock))
+    await asyncio.to_thread(committing.wait, 10)
+    commits = [asyncio.ensure_future(store.commit(groups[0]))]
+    await asyncio.sleep(0.1)  # the first has begun: it waits for the lock in a thread
+    commits += [asyncio.ensure_future(store.commit(group)) for group in groups[1:]]
+    await asyncio.sleep(0.1)
+    release.set()
+    await holder
+    return await asyncio.gather(*commits, return_exceptions=True)
+
+
+async def test_commits_that_wait_together_are_published_in_one_journal(
+    store: UploadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journals: list[int] = []
+    publish_all = UploadStore._publish_all
+
+    def recording(self: UploadStore, uploads: Any, usage_after: int) -> list[StoredFile]:
+        journals.append(len(uploads))
+        return publish_all(self, uploads, usage_after)
+
+    monkeypatch.setattr(UploadStore, "_publish_all", recording)
+    groups = [[await finished(store, f"{i}.txt", bytes([i]) * 3)] for i in range(6)]
+    outcomes = await commits_held_back(store, groups)
+    assert journals == [1, 5], "the first alone, the five that waited for it together"
+    for index, outcome in enumerate(outcomes):
+        assert isinstance(outcome, list)
+        assert (store.root / outcome[0].name).read_bytes() == bytes([index]) * 3
+    assert await store.used_bytes() == 18
+
+
+async def test_each_commit_of_a_group_gets_its_own_quota_decision(tmp_path: Path) -> None:
+    store = UploadStore(tmp_path / "uploads", quota=10, fsync=True)
+    await store.prepare()
+    groups = [[await finished(store, f"{i}.txt", b"1234")] for i in range(3)]
+    first, second, third = await commits_held_back(store, groups)
+    assert isinstance(first, list) and isinstance(second, list)
+    assert isinstance(third, InsufficientStorageError)
+    assert leftover_files(store) == sorted(
+        [
+            *(file.name for file in (*first, *second)),
+            *(f".meta/{f.name}.json" for f in (*first, *second)),
+        ]
+    )
+    assert await store.used_bytes() == 8
+    await store.close()
+
+
+async def test_a_failure_in_a_group_is_only_its_own_commits(
+    store: UploadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = os.link
+
+    def failing_for_bad(source: Any, destination: Any) -> None:
+        if "bad" in str(destination):
+            raise disk_full_error()
+        link(source, destination)
+
+    monkeypatch.setattr(os, "link", failing_for_bad)
+    groups = [
+        [await finished(store, "first.txt", b"1")],
+        [await finished(store, "good.txt", b"22"), await finished(store, "bad.txt", b"333")],
+        [await finished(store, "last.txt", b"4444")],
+    ]
+    first, failed, last = await commits_held_back(store, groups)
+    assert isinstance(failed, InsufficientStorageError)
+    assert isinstance(first, list) and isinstance(last, list)
+    kept = [file.name for file in (*first, *last)]
+    assert leftover_files(store) == sorted([*kept, *(f".meta/{name}.json" for name in kept)])
+    assert await store.used_bytes() == 5
