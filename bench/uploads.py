@@ -143,6 +143,9 @@ def warm_up(server: Server, block: bytes, result: Result) -> list[int]:
         if status != 201:
             result.notes.append(f"warm-up upload answered {status}")
     clear(server.upload_dir)
+    # What earlier phases (of any server) left for the kernel to write goes to disk now, so
+    # that no phase pays for another's writeback.
+    os.sync()
     assert server.process is not None
     return process_tree(server.process.pid)
 
@@ -261,6 +264,7 @@ def get_phase(server: Server, args: argparse.Namespace, result: Result) -> None:
     """GET / and GET /about over keep-alive connections, one path after the other."""
     assert server.process is not None
     pids = process_tree(server.process.pid)
+    os.sync()
     loadgen_shares, server_shares = [], []
     for key, path in GET_PATHS.items():
         figures, server_cpu = _keep_alive_load(server, path, pids, args)

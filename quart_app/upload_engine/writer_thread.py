@@ -11,13 +11,19 @@ the cost of a hand-off is shared by every upload waiting.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# How much less of the cores the thread asks for than the event loop, when they are short:
+# a page waits behind hashing no longer than the kernel lets it (docs/performance.md).
+_LOWER_PRIORITY = 10
 
 _Job = tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]
 _Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
@@ -49,6 +55,7 @@ class WriterThread:
         self._jobs.put(None)
 
     def _run(self) -> None:
+        _lower_this_threads_priority()
         stopping = False
         while not stopping:
             job: _Job | None = self._jobs.get()
@@ -64,6 +71,17 @@ class WriterThread:
                 # A loop closed meanwhile has nobody left to tell.
                 with suppress(RuntimeError):
                     self._loop.call_soon_threadsafe(_settle, outcomes)
+
+
+def _lower_this_threads_priority() -> None:
+    # Linux schedules threads one by one and takes a thread's id here; elsewhere this would
+    # change the whole process, so it is left as it is.
+    if sys.platform != "linux":
+        return
+    thread = threading.get_native_id()
+    with suppress(OSError):
+        niceness = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(niceness + _LOWER_PRIORITY, 19))
 
 
 def _run(job: _Job) -> _Outcome:

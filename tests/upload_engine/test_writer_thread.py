@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 
 import pytest
@@ -69,4 +71,16 @@ async def test_a_cancelled_waiter_does_not_stop_the_call() -> None:
     release.set()
     await future
     assert finished.is_set()
+    writer.stop()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are Linux's")
+async def test_the_thread_yields_the_cores_to_the_event_loop() -> None:
+    writer = WriterThread("test-writer")
+
+    def own_niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    loop_niceness = own_niceness()
+    assert await writer.submit(own_niceness) == min(loop_niceness + 10, 19)
     writer.stop()
