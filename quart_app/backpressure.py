@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Generator
+from contextlib import suppress
 from typing import Any, cast
 
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, ASGISendEvent
 from quart import Quart, Request
-from quart.asgi import ASGIHTTPConnection
+from quart.asgi import ASGIHTTPConnection, _handle_exception
 from quart.utils import cancel_tasks, raise_task_exceptions
 from quart.wrappers.request import Body
+from quart.wrappers.response import Response
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .body_lane import current_body_lane
@@ -274,7 +276,12 @@ class BackpressureHTTPConnection(ASGIHTTPConnection):
             body.leave_budget()
 
     async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
-        """Handle the request; once a response starts, unread body bytes are dropped."""
+        """Handle the request; once a response starts, unread body bytes are dropped.
+
+        As Quart's, but the response's time limit is kept with ``asyncio.timeout`` rather
+        than ``asyncio.wait_for``, which on Python 3.11 runs each response in a task of its
+        own.
+        """
         body = request.body
 
         async def send_and_release(message: ASGISendEvent) -> None:
@@ -284,7 +291,17 @@ class BackpressureHTTPConnection(ASGIHTTPConnection):
                 body.abandon()
             await send(message)
 
-        await super().handle_request(request, cast(ASGISendCallable, send_and_release))
+        try:
+            response = await self.app.handle_request(request)
+        except Exception as error:
+            response = await _handle_exception(self.app, error)
+        if isinstance(response, Response) and response.timeout is not Ellipsis:
+            timeout = cast(float | None, response.timeout)
+        else:
+            timeout = self.app.config["RESPONSE_TIMEOUT"]
+        with suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._send_response(cast(ASGISendCallable, send_and_release), response)
 
 
 _BUDGET_KEY = "upload_buffer_budget"

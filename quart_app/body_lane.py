@@ -30,6 +30,9 @@ class BodySink(Protocol):
     async def room(self) -> None:
         """Return once the sink can take more."""
 
+    def abandon(self) -> None:
+        """Drop what the sink holds and whatever still comes, and stop making anyone wait."""
+
 
 class BodyLane:
     """One request body's way from the server to the app, chosen by the app before it flows."""
@@ -47,6 +50,12 @@ class BodyLane:
     def decline(self) -> None:
         """Have the body's bytes sent as ASGI messages; does nothing once decided."""
         self._decided.set()
+
+    def close(self) -> None:
+        """The request is over: no sender waits for the app's choice or for its room."""
+        self.decline()
+        if self._sink is not None:
+            self._sink.abandon()
 
     async def deliver(self, data: bytes, as_message: Deliver) -> None:
         """Send ``data`` the way the app chose, waiting for its choice and for its room."""

@@ -8,7 +8,8 @@
 3. Each read from a connection is bounded by ``read_timeout`` with ``asyncio.timeout``
    rather than ``asyncio.wait_for``, which on Python 3.11 creates a task per read: for an
    upload, one every 64 KiB. That one change cut the server's CPU per uploaded GB by about
-   a quarter (docs/performance.md).
+   a quarter (docs/performance.md). A kept-alive connection's idle spell after each
+   response is timed the same way.
 4. A response's head is written together with the first piece of its body (or its end):
    a page goes out in one write rather than three.
 5. Each read takes a whole piece as the event loop received it (up to 256 KiB with uvloop),
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, Final
 
 import h11
@@ -105,8 +107,8 @@ class _BodyThroughLane:
             await self._lane.deliver(event.data, self._as_message)
             return
         if type(event) is StreamClosed:
-            # The request is over: a read loop still waiting for the app's choice goes on.
-            self._lane.decline()
+            # However the app ended, a read loop waiting on its lane goes on.
+            self._lane.close()
         await self._stream.handle(event)
 
     async def _as_message(self, data: bytes) -> None:
@@ -246,8 +248,8 @@ class AppLedH11Protocol(H11Protocol):
 
 
 class TimelyTCPServer(TCPServer):
-    """Hypercorn's connection handler, reading whole pieces with a timeout that costs no task
-    per read."""
+    """Hypercorn's connection handler, reading whole pieces, with timeouts that cost no task
+    per read or per idle spell."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -264,6 +266,13 @@ class TimelyTCPServer(TCPServer):
                 break
             await self.protocol.handle(RawData(data))
         await self.protocol.handle(Closed())
+
+    async def _idle_timeout(self) -> None:
+        # Started after every response on a kept-alive connection.
+        with suppress(TimeoutError):
+            async with asyncio.timeout(self.config.keep_alive_timeout):
+                await self.context.terminated.wait()
+        await asyncio.shield(self._initiate_server_close())
 
 
 # Where Hypercorn looks its HTTP/1.1 protocol and connection handler up, and what replaces them.

@@ -72,3 +72,23 @@ async def test_a_declined_lane_sends_messages_and_the_choice_is_final() -> None:
     await attached.deliver(b"to the sink", as_message)
     assert messages == [b"as a message"]
     assert await body.next_batch() == [b"to the sink"]
+
+
+async def test_a_closed_lane_holds_no_sender_back() -> None:
+    async def as_message(data: bytes) -> None:
+        pass
+
+    undecided = BodyLane()
+    waiting_for_a_choice = asyncio.ensure_future(undecided.deliver(b"x", as_message))
+    body = sink(4)
+    attached = BodyLane()
+    attached.attach(body)
+    waiting_for_room = asyncio.ensure_future(attached.deliver(b"12345", as_message))
+    await settle()
+    assert not waiting_for_a_choice.done() and not waiting_for_room.done()
+    undecided.close()
+    attached.close()
+    await settle()
+    assert waiting_for_a_choice.done() and waiting_for_room.done()
+    await attached.deliver(b"dropped", as_message)
+    assert body._buffered == 0

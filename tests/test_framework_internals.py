@@ -29,6 +29,8 @@ from .support.app_settings import app_config
 
 MODULE_ATTRIBUTES = [
     ("quart.asgi", "ASGIHTTPConnection"),
+    ("quart.asgi", "_handle_exception"),
+    ("quart.wrappers.response", "Response"),
     ("quart.utils", "cancel_tasks"),
     ("quart.utils", "raise_task_exceptions"),
     ("quart.wrappers.request", "Body"),
@@ -96,6 +98,13 @@ def test_hypercorns_h11_protocol_has_the_hooks_the_adapter_overrides() -> None:
 
 def test_hypercorns_connection_handler_reads_as_the_adapter_assumes() -> None:
     from hypercorn.asyncio.tcp_server import TCPServer
+
+    idle = inspect.getsource(TCPServer._idle_timeout)
+    for used in ("self.context.terminated.wait()", "keep_alive_timeout", "_initiate_server_close"):
+        assert used in idle, f"hypercorn.asyncio.tcp_server.TCPServer._idle_timeout: {used}"
+    handle_request = inspect.getsource(ASGIHTTPConnection.handle_request)
+    for used in ("_handle_exception", "response.timeout", 'config["RESPONSE_TIMEOUT"]'):
+        assert used in handle_request, f"quart.asgi.ASGIHTTPConnection.handle_request: {used}"
 
     source = inspect.getsource(TCPServer._read_data)
     for used in ("self.reader.read(MAX_RECV)", "self.config.read_timeout", "RawData(data)"):

@@ -20,6 +20,8 @@ from .support.raw_http import WAIT_SECONDS, read_raw_response
 
 pytestmark = pytest.mark.server
 
+KEEP_ALIVE_SECONDS = 0.5
+
 
 async def body_hashing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Answer each request with the SHA-256 of its body, read message by message."""
@@ -49,6 +51,7 @@ async def port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
     config.bind = [f"127.0.0.1:{chosen}"]
     config.accesslog = None
     config.graceful_timeout = 1
+    config.keep_alive_timeout = KEEP_ALIVE_SECONDS
     shutdown = asyncio.Event()
     server = asyncio.ensure_future(
         serve(body_hashing_app, config, shutdown_trigger=shutdown.wait)  # type: ignore[arg-type]
@@ -82,3 +85,20 @@ async def test_an_app_reading_messages_gets_every_body_whole(port: int) -> None:
         hashlib.sha256(first).hexdigest(),
         hashlib.sha256(second).hexdigest(),
     ]
+
+
+async def test_an_idle_kept_alive_connection_is_closed_after_its_timeout(port: int) -> None:
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for request in range(3):
+        if request:
+            await asyncio.sleep(KEEP_ALIVE_SECONDS / 2)  # busy again before the timeout
+        writer.write(post(port, "Content-Length: 2") + b"hi")
+        await writer.drain()
+        answer = await read_raw_response(reader)
+        started = loop.time()
+        assert answer.body.decode() == hashlib.sha256(b"hi").hexdigest()
+    assert await asyncio.wait_for(reader.read(), WAIT_SECONDS) == b"", "closed by the server"
+    waited = loop.time() - started
+    writer.close()
+    assert KEEP_ALIVE_SECONDS * 0.8 < waited < WAIT_SECONDS
