@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +14,6 @@ from .errors import InsufficientStorageError
 
 _FULL_DISK_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 _IOV_MAX: Final = os.sysconf("SC_IOV_MAX")
-# Hidden, so that listings skip them; the suffix lets recovery find a dead writer's leftovers.
-ATOMIC_TEMP_SUFFIX: Final = ".writing"
 
 log = logging.getLogger("quart_app.upload_engine")
 
@@ -72,19 +69,38 @@ def sync_and_close(descriptor: int, *, fsync: bool) -> None:
         os.close(descriptor)
 
 
-def write_atomically(path: Path, data: bytes, *, fsync: bool) -> None:
-    """Replace ``path`` with ``data`` in one step; a failure leaves ``path`` as it was."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{ATOMIC_TEMP_SUFFIX}")
+def write_new(path: Path, data: bytes, *, fsync: bool) -> None:
+    """Create ``path``, which must not exist, holding ``data``; a failure leaves no file.
+
+    Not atomic: a crash may leave it partly written. The store writes its metadata and
+    journals this way under a journal that recovery undoes, which costs one new file rather
+    than a temp file and a rename (creating files is the dearest part of a commit here).
+    """
+    descriptor = create_exclusive(path)
     try:
-        descriptor = create_exclusive(temp)
         try:
             write_all(descriptor, [data])
         finally:
             sync_and_close(descriptor, fsync=fsync)
-        os.replace(temp, path)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         raise
+
+
+def write_in_place(path: Path, data: bytes) -> None:
+    """Make ``path`` (created if missing) hold ``data``, rewriting the file it is.
+
+    Not atomic either: for a record that a reader only reads under the same lock, and that
+    recovery rebuilds after a crash.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        written = os.pwrite(descriptor, data, 0)
+        if written != len(data):
+            raise OSError(errno.EIO, f"short write to {path}")
+        os.ftruncate(descriptor, len(data))
+    finally:
+        os.close(descriptor)
 
 
 def fsync_directory(path: Path) -> None:

@@ -32,11 +32,11 @@ from werkzeug.utils import secure_filename
 
 from .cancel_safe import acquire_in_thread
 from .durable_files import (
-    ATOMIC_TEMP_SUFFIX,
     fsync_directory,
     full_disk_as_507,
     log,
-    write_atomically,
+    write_in_place,
+    write_new,
 )
 from .errors import InsufficientStorageError
 from .temp_files import InFlightBytes, TempFolder, TempUpload, TempWriting, create_temp_file
@@ -317,7 +317,7 @@ class UploadStore:
         return self._used_bytes
 
     def _write_usage(self, total: int) -> None:
-        write_atomically(self._meta_dir / _USAGE_FILE, str(total).encode(), fsync=False)
+        write_in_place(self._meta_dir / _USAGE_FILE, str(total).encode())
         self._used_bytes = total
 
     def _commit_group_blocking(
@@ -374,7 +374,7 @@ class UploadStore:
         stored = self._describe_all(uploads)
         names = [file.name for file in stored]
         journal = self._meta_dir / f"{_JOURNAL_PREFIX}{secrets.token_hex(8)}.json"
-        write_atomically(journal, json.dumps(names).encode(), fsync=self.fsync)
+        write_new(journal, json.dumps(names).encode(), fsync=self.fsync)
         linked: list[str] = []
         try:
             if self.fsync:
@@ -383,7 +383,7 @@ class UploadStore:
             for upload, file in zip(uploads, stored, strict=True):
                 # Metadata first: a published file always has it, even after a crash.
                 meta = json.dumps(asdict(file)).encode()
-                write_atomically(self._meta_path(file.name), meta, fsync=self.fsync)
+                write_new(self._meta_path(file.name), meta, fsync=self.fsync)
                 os.link(upload.path, self.root / file.name)
                 linked.append(file.name)
             if self.fsync:
@@ -434,9 +434,6 @@ class UploadStore:
 
     def _recover(self) -> None:
         """Reconcile files, metadata and the ledger after any crash; under the exclusive lock."""
-        for entry in os.scandir(self._meta_dir):
-            if entry.name.endswith(ATOMIC_TEMP_SUFFIX):
-                Path(entry.path).unlink(missing_ok=True)
         for journal in sorted(self._meta_dir.glob(f"{_JOURNAL_PREFIX}*.json")):
             names = _journal_names(journal)
             if not all(self._is_complete(name) for name in names):

@@ -235,30 +235,37 @@ async def test_a_full_disk_while_recording_usage_undoes_the_commit_and_leaves_no
     upload = await store.begin("a.bin", "application/octet-stream")
     await upload.write([b"data"])
     await upload.finish()
-    real_write = durable_files.write_atomically
-
-    def ledger_on_full_disk(path: Path, data: bytes, *, fsync: bool) -> None:
-        if path.name == ".usage":
-            raise disk_full_error()
-        real_write(path, data, fsync=fsync)
-
-    monkeypatch.setattr(storage, "write_atomically", ledger_on_full_disk)
+    monkeypatch.setattr(storage, "write_in_place", no_space)
     with pytest.raises(InsufficientStorageError):
         await store.commit([upload])
     assert leftover_files(store) == []
     assert (await store.list_page(1, 10)).total == 0
 
 
-@pytest.mark.parametrize("failing", ["write_all", "fsync", "replace"])
-def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temp_file(
+@pytest.mark.parametrize("failing", ["write_all", "fsync"])
+def test_a_new_file_that_cannot_be_written_whole_is_not_left(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    target = tmp_path / ".usage"
-    target.write_text("41")
-
+    target = tmp_path / "name.json"
     owner = durable_files if failing == "write_all" else os
     monkeypatch.setattr(owner, failing, no_space)
     with pytest.raises(OSError):
-        durable_files.write_atomically(target, b"42", fsync=True)
-    assert [p.name for p in tmp_path.iterdir()] == [".usage"]
-    assert target.read_text() == "41"
+        durable_files.write_new(target, b"{}", fsync=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_file_never_replaces_one_that_exists(tmp_path: Path) -> None:
+    target = tmp_path / "name.json"
+    target.write_text("first")
+    with pytest.raises(FileExistsError):
+        durable_files.write_new(target, b"second", fsync=False)
+    assert target.read_text() == "first"
+
+
+def test_a_record_rewritten_in_place_holds_only_the_new_data(tmp_path: Path) -> None:
+    target = tmp_path / ".usage"
+    durable_files.write_in_place(target, b"123456")
+    inode = target.stat().st_ino
+    durable_files.write_in_place(target, b"42")
+    assert target.read_bytes() == b"42"
+    assert target.stat().st_ino == inode, "the same file, no new one"
