@@ -169,7 +169,7 @@ class UploadStore:
         path = self._temp.new_path()
         return TempUpload(
             path,
-            await create_temp_file(path),
+            await create_temp_file(path, self._writer),
             original_name=original_name,
             content_type=content_type,
             expected_sha256=expected_sha256,

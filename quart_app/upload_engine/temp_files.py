@@ -173,9 +173,13 @@ class TempUpload:
         """fsync (if configured) and close; raise 422 if the digest differs."""
         assert self._descriptor is not None, "finish twice"
         descriptor, self._descriptor = self._descriptor, None
-        closing = self._loop.run_in_executor(
-            self._writing.flush_executor,
-            partial(sync_and_close, descriptor, fsync=self._writing.fsync),
+        closing = (
+            # fsync waits for the disk: not in the thread that writes every upload.
+            self._loop.run_in_executor(
+                self._writing.flush_executor, partial(sync_and_close, descriptor, fsync=True)
+            )
+            if self._writing.fsync
+            else self._writing.writer.submit(partial(sync_and_close, descriptor, fsync=False))
         )
         with full_disk_as_507():
             await asyncio.shield(closing)
@@ -190,7 +194,7 @@ class TempUpload:
             await asyncio.wait([busy])
         descriptor, self._descriptor = self._descriptor, None
         self.forget()
-        await asyncio.to_thread(close_and_unlink, self.path, descriptor)
+        await self._writing.writer.submit(close_and_unlink, self.path, descriptor)
 
     def forget(self) -> None:
         """Stop counting this file's bytes as in flight (it was committed or discarded)."""
@@ -198,11 +202,12 @@ class TempUpload:
         self.size = 0
 
 
-async def create_temp_file(path: Path) -> int:
-    """Create the temp file at ``path``; a caller cancelled meanwhile leaves nothing behind."""
+async def create_temp_file(path: Path, writer: WriterThread) -> int:
+    """Create the temp file at ``path`` in ``writer``'s thread; a caller cancelled meanwhile
+    leaves nothing behind."""
     with full_disk_as_507():
         return await acquire_in_thread(
-            partial(create_exclusive, path), partial(close_and_unlink, path)
+            partial(create_exclusive, path), partial(close_and_unlink, path), submit=writer.submit
         )
 
 
