@@ -22,6 +22,7 @@ class Result:
     pages: int | None = None
     page_p50_ms: float | None = None
     page_p99_ms: float | None = None
+    page_latencies_ms: list[float] = field(default_factory=list)
     burst_rss_growth_mib: float | None = None
     burst_rss_peak_mib: float | None = None
     burst_intact: str | None = None
@@ -74,7 +75,9 @@ per GB (1e9 bytes) of payload sent (the kernel's own writeback threads are not c
 gen CPU: CPU time of the server tree and of the load generator as a share of all cores; 1G: the
 one big upload; GET / and /about: keep-alive requests answered 200 per second over the measured
 window, and their p99; GET gen CPU: the GET load generator's share of all cores (the higher of
-the two paths). — means the phase does not apply to the server (or did not run)."""
+the two paths). — means the phase does not apply to the server (or did not run). In the
+medians' table, p50/p99 are those of every page fetched during the bursts of all the runs
+together (one burst fetches about 50, so that its own p99 is nearly its slowest page)."""
 
 
 def _cell(value: Any, template: str) -> str:
@@ -107,19 +110,30 @@ def _total_intact(values: list[str | None]) -> str | None:
     return f"{sum(map(int, passed))}/{sum(map(int, counted))}"
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)]
+
+
 def median_result(label: str, results: Iterable[Result]) -> Result:
-    """The median of each figure over the runs of one server (intact: the totals)."""
+    """The median of each figure over the runs of one server (intact: the totals); the page
+    latencies' percentiles over the pages of every run."""
     mine = [result for result in results if result.server == label]
     median = Result(label)
     for spec in fields(Result):
         values = [getattr(result, spec.name) for result in mine]
-        if spec.name in {"server", "notes"}:
+        if spec.name in {"server", "notes", "page_latencies_ms"}:
             continue
         if spec.name.endswith("_intact"):
             setattr(median, spec.name, _total_intact(values))
             continue
         present = [value for value in values if value is not None]
         setattr(median, spec.name, statistics.median(present) if present else None)
+    pooled = [latency for result in mine for latency in result.page_latencies_ms]
+    if pooled:
+        median.page_p50_ms = percentile(pooled, 0.50)
+        median.page_p99_ms = percentile(pooled, 0.99)
     return median
 
 

@@ -61,7 +61,15 @@ from .load import (
     upload_request,
 )
 from .process_tree import MemorySampler, process_tree, settle_rss, tree_cpu_seconds
-from .report import LEGEND, NOT_CHECKED, Result, judged_ratios, median_result, table
+from .report import (
+    LEGEND,
+    NOT_CHECKED,
+    Result,
+    judged_ratios,
+    median_result,
+    percentile,
+    table,
+)
 from .servers import ROOT, SERVERS, Content, Server, make_server, running
 
 MIB = 1024 * 1024
@@ -102,12 +110,6 @@ def clear(folder: Path) -> None:
         elif path.name == ".meta":
             shutil.rmtree(path)
             path.mkdir()
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """The nearest-rank percentile of ``values``."""
-    ordered = sorted(values)
-    return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)]
 
 
 def intact(
@@ -189,6 +191,7 @@ def burst_phase(server: Server, args: argparse.Namespace, block: bytes, result: 
         result.notes.append(f"{failed_pages} page fetches failed")
     result.pages = len(during)
     if during:
+        result.page_latencies_ms = during
         result.page_p50_ms = percentile(during, 0.50)
         result.page_p99_ms = percentile(during, 0.99)
     result.burst_rss_growth_mib = (memory.peak - baseline) / MIB
