@@ -103,9 +103,18 @@ def write_in_place(path: Path, data: bytes) -> None:
         os.close(descriptor)
 
 
+def fsync_file(path: Path) -> None:
+    """Make the file's content durable."""
+    _fsync(path, 0)
+
+
 def fsync_directory(path: Path) -> None:
     """Make the directory's entries (created, renamed, deleted files) durable."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    _fsync(path, os.O_DIRECTORY)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC | flags)
     try:
         os.fsync(descriptor)
     finally:

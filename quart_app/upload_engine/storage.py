@@ -33,6 +33,7 @@ from werkzeug.utils import secure_filename
 from .cancel_safe import acquire_in_thread
 from .durable_files import (
     fsync_directory,
+    fsync_file,
     full_disk_as_507,
     log,
     write_in_place,
@@ -144,6 +145,8 @@ class UploadStore:
         self._committer: asyncio.Future[None] | None = None
         # fsync waits for the disk; in the default pool it would hold up other uploads' writes.
         self.flush_executor = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="upload-flush")
+        # A commit's metadata is fsynced at once in these, never behind a whole file's fsync.
+        self._metadata_flush = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="meta-flush")
         self._writer = WriterThread("upload-writer")
         self._writing = TempWriting(fsync, self._writer, self.flush_executor, self._in_flight)
 
@@ -160,6 +163,7 @@ class UploadStore:
         """Delete this instance's remaining temp files and let its threads end."""
         self._writer.stop()
         self.flush_executor.shutdown(wait=False)
+        self._metadata_flush.shutdown(wait=False)
         await asyncio.to_thread(self._temp.release)
 
     async def begin(
@@ -380,10 +384,15 @@ class UploadStore:
             if self.fsync:
                 # The journal must be on disk before any file it undoes.
                 fsync_directory(self._meta_dir)
+            # Metadata first: a published file always has it, even after a crash.
+            described = [self._meta_path(file.name) for file in stored]
+            for path, file in zip(described, stored, strict=True):
+                write_new(path, json.dumps(asdict(file)).encode(), fsync=False)
+            if self.fsync:
+                # At once, so that the filesystem commits them together: one at a time, each
+                # waited for its own journal commit (about 2 ms here).
+                list(self._metadata_flush.map(fsync_file, described))
             for upload, file in zip(uploads, stored, strict=True):
-                # Metadata first: a published file always has it, even after a crash.
-                meta = json.dumps(asdict(file)).encode()
-                write_new(self._meta_path(file.name), meta, fsync=self.fsync)
                 os.link(upload.path, self.root / file.name)
                 linked.append(file.name)
             if self.fsync:
