@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 
 CHROMIUM ?= $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: serve serve-flask dev test test-quick lint lock init-db screenshots check-chromium install-chromium clean
+.PHONY: serve serve-flask dev test test-quick lint lock init-db screenshots vendor-tus check-chromium install-chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ test-quick: $(DEV_STAMP)
 
 screenshots: $(DEV_STAMP) check-chromium
 	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m scripts.screenshots
+
+# The upload page's tus client, re-vendored from npm (static/vendor/tus-js-client/README.md);
+# TUS_JS_CLIENT_VERSION=4.3.1 pins a release.
+vendor-tus:
+	scripts/vendor-tus-js-client.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

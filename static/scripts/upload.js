@@ -1,9 +1,18 @@
 "use strict";
 // The upload page: files chosen with the picker or dropped on the drop zone each get a row and
-// their own request (XHR, for upload progress), a few at a time. The plain form still works
-// without this script: it posts every file at once and the server answers with a result page.
+// are sent a few at a time. Where the page names a tus endpoint and tus-js-client (vendored, see
+// static/vendor/tus-js-client/) can run, each file is a resumable tus upload: sent in chunks,
+// retried and resumed after a dropped connection or a server restart, and offered for resuming
+// after a reload. Otherwise each file is one multipart POST to the form's action (XHR, for upload
+// progress). The plain form still works without this script: it posts every file at once and the
+// server answers with a result page.
 (() => {
     const SPEED_WINDOW_MS = 3000;
+    // Chunks of a few MiB: a dropped connection costs at most one chunk's worth of resending.
+    const TUS_CHUNK_SIZE = 4 * 1024 * 1024;
+    // Waits (ms) before each new attempt once a request fails: about a minute in all, long enough
+    // to outlast a server restart or a phone changing cells. A chunk that gets through resets them.
+    const TUS_RETRY_DELAYS = [0, 1000, 2000, 3000, 5000, 5000, 10000, 10000, 15000];
     // Files up to this size are hashed here first and the digest sent along, so the server checks
     // what it received against what the person chose (422 on a mismatch). Larger files would have
     // to sit in memory whole, since Web Crypto cannot hash a stream; the server's digest stands.
@@ -38,16 +47,44 @@
     }
 
     // The server's own words when it sent them ({"message": ...}), else the HTTP status.
-    function serverMessage(xhr) {
+    function serverMessage(body, status, statusText = "") {
         try {
-            const body = JSON.parse(xhr.responseText);
-            if (body && typeof body.message === "string" && body.message) {
-                return body.message;
+            const answer = JSON.parse(body);
+            if (answer && typeof answer.message === "string" && answer.message) {
+                return answer.message;
             }
         } catch {
             // Not JSON: a proxy or the server itself answered before the app did.
         }
-        return `The server answered ${xhr.status} ${xhr.statusText}`.trim();
+        return `The server answered ${status} ${statusText}`.trim();
+    }
+
+    // What to tell the person when tus-js-client gives up (retries used up, or a refusal).
+    function tusFailure(error) {
+        const response = error.originalResponse;
+        if (!response) {
+            return "The connection failed and could not be resumed; choose the file again to resume it.";
+        }
+        return serverMessage(response.getBody(), response.getStatus());
+    }
+
+    // tus-js-client's own rule (retry unless the server refused: a 4xx other than 409 offset
+    // mismatch or 423 locked), kept here so the row can say that it is reconnecting.
+    function worthRetrying(error) {
+        const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+        const refused = status >= 400 && status < 500 && status !== 409 && status !== 423;
+        return !refused && navigator.onLine !== false;
+    }
+
+    // The stored file's record ({"name", "size", "sha256", "url", ...}) in a JSON answer, if any.
+    function storedFileIn(body) {
+        try {
+            const answer = JSON.parse(body);
+            const stored = Array.isArray(answer.files) ? answer.files[0] : answer.file || answer;
+            return stored && typeof stored.sha256 === "string" ? stored : null;
+        } catch {
+            return null;
+        }
     }
 
     // Web Crypto exists only in secure contexts (HTTPS, localhost); elsewhere nothing is hashed here.
@@ -68,6 +105,10 @@
 
         add(loaded) {
             const now = performance.now();
+            // After a resume the server may hold less than was sent: count from there afresh.
+            if (this.samples.length > 0 && loaded < this.samples[this.samples.length - 1].loaded) {
+                this.samples = [];
+            }
             this.samples.push({ now, loaded });
             while (this.samples.length > 2 && now - this.samples[1].now > SPEED_WINDOW_MS) {
                 this.samples.shift();
@@ -79,10 +120,14 @@
     }
 
     class UploadRow {
-        constructor(file, queue) {
+        constructor(file, queue, previous = null) {
             this.file = file;
             this.queue = queue;
+            // An unfinished tus upload of this file, from tus's storage, to resume rather than
+            // start again.
+            this.previous = previous;
             this.xhr = null;
+            this.tusUpload = null;
             this.meter = new SpeedMeter();
             this.element = queue.template.content.firstElementChild.cloneNode(true);
             this.part = (name) => this.element.querySelector(`.upload-${name}`);
@@ -127,7 +172,94 @@
                     return; // Cancelled while hashing.
                 }
             }
-            this.send();
+            if (this.queue.tus) {
+                await this.sendWithTus();
+            } else {
+                this.send();
+            }
+        }
+
+        async sendWithTus() {
+            const tus = this.queue.tus;
+            const metadata = { filename: this.file.name };
+            if (this.file.type) {
+                metadata.filetype = this.file.type;
+            }
+            if (this.localSha256) {
+                metadata.sha256 = this.localSha256;
+            }
+            const upload = new tus.Upload(this.file, {
+                endpoint: this.queue.tusEndpoint,
+                chunkSize: TUS_CHUNK_SIZE,
+                retryDelays: TUS_RETRY_DELAYS,
+                storeFingerprintForResuming: true,
+                removeFingerprintOnSuccess: true,
+                metadata,
+                headers: this.queue.tusHeaders,
+                onProgress: (sent, total) => this.tusProgress(sent, total),
+                onChunkComplete: () => {
+                    if (this.state === "uploading") {
+                        this.part("status").textContent = "Uploading…";
+                    }
+                },
+                onShouldRetry: (error) => {
+                    const retrying = worthRetrying(error);
+                    if (retrying && ["uploading", "processing"].includes(this.state)) {
+                        this.setState("uploading", "The connection dropped; reconnecting to resume…");
+                    }
+                    return retrying;
+                },
+                onSuccess: ({ lastResponse }) => this.finishTus(lastResponse),
+                onError: (error) => this.fail(tusFailure(error)),
+            });
+            this.tusUpload = upload;
+            let previous = this.previous;
+            if (!previous) {
+                try {
+                    [previous] = await upload.findPreviousUploads();
+                } catch {
+                    // No storage to read (private mode, quota): the file is sent from the start.
+                }
+            }
+            if (this.state !== "hashing" && this.state !== "queued") {
+                return; // Cancelled while looking.
+            }
+            this.meter = new SpeedMeter();
+            if (previous) {
+                upload.resumeFromPreviousUpload(previous);
+                this.queue.forgetUnfinished(previous);
+                this.setState("uploading", "Resuming where it stopped…");
+            } else {
+                this.setState("uploading", "Uploading…");
+            }
+            upload.start();
+        }
+
+        tusProgress(sent, total) {
+            this.showProgress(sent, total);
+            if (sent === total && this.state === "uploading") {
+                this.part("eta").textContent = "sent";
+                this.setState("processing", "Sent; waiting for the server…");
+            }
+        }
+
+        async finishTus(lastResponse) {
+            // The last PATCH's answer may carry the stored file's record; if not, the upload's
+            // own URL is asked for it.
+            let stored = storedFileIn(lastResponse.getBody());
+            if (!stored && this.tusUpload.url) {
+                try {
+                    const answer = await fetch(this.tusUpload.url, { headers: this.queue.tusHeaders });
+                    stored = answer.ok ? storedFileIn(await answer.text()) : null;
+                } catch {
+                    stored = null;
+                }
+            }
+            if (!stored) {
+                this.fail("The upload finished, but the server did not say where it was stored.");
+                return;
+            }
+            this.showStored(stored);
         }
 
         send() {
@@ -168,7 +300,7 @@
         finish() {
             const xhr = this.xhr;
             if (xhr.status !== 201) {
-                this.fail(serverMessage(xhr));
+                this.fail(serverMessage(xhr.responseText, xhr.status, xhr.statusText));
                 return;
             }
             let stored;
@@ -178,6 +310,10 @@
                 this.fail("The server's answer could not be read.");
                 return;
             }
+            this.showStored(stored);
+        }
+
+        showStored(stored) {
             this.showProgress(1, 1);
             this.part("eta").textContent = "done";
             this.part("result-name").textContent = stored.name;
@@ -204,11 +340,126 @@
             if (this.state === "queued" || this.state === "hashing") {
                 this.setState("cancelled", "Cancelled before it started.");
                 this.queue.settled(this);
+            } else if (this.tusUpload && ["uploading", "processing"].includes(this.state)) {
+                this.setState("cancelled", "Cancelled; nothing was stored.");
+                this.queue.settled(this);
+                // Terminated on the server too (DELETE), which frees its space at once.
+                this.tusUpload.abort(true).catch(() => {
+                    this.part("status").textContent =
+                        "Cancelled; the server could not be told, and drops the unfinished upload when it expires.";
+                });
             } else if (this.state === "uploading") {
                 // abort() fires the "abort" event, which frees the slot.
                 this.setState("cancelled", "Cancelled; nothing was stored.");
                 this.xhr.abort();
             }
+        }
+    }
+
+    // Unfinished tus uploads that this browser remembers (from an earlier visit, or a page that
+    // was reloaded), each with a Resume button: browsers give a page no file it did not get from
+    // the person, so Resume asks for the same file again and checks its name, size and type.
+    class UnfinishedUploads {
+        constructor(queue) {
+            this.queue = queue;
+            this.section = document.getElementById("upload-unfinished");
+            this.list = document.getElementById("upload-unfinished-rows");
+            this.template = document.getElementById("upload-unfinished-template");
+            this.picker = document.getElementById("upload-unfinished-picker");
+            this.items = new Map();
+            this.picker.addEventListener("change", () => {
+                const [file] = this.picker.files;
+                this.picker.value = "";
+                if (file && this.choosing) {
+                    this.resume(this.choosing, file);
+                }
+            });
+        }
+
+        async show() {
+            let entries = [];
+            try {
+                entries = await this.queue.tus.defaultOptions.urlStorage.findAllUploads();
+            } catch {
+                return; // No storage to read: nothing can be resumed anyway.
+            }
+            const endpoint = new URL(this.queue.tusEndpoint, document.baseURI).href;
+            const ours = entries.filter(
+                (entry) => entry.uploadUrl && new URL(entry.uploadUrl, endpoint).href.startsWith(endpoint),
+            );
+            ours.sort((a, b) => String(b.creationTime).localeCompare(String(a.creationTime)));
+            for (const entry of ours) {
+                this.add(entry);
+            }
+        }
+
+        add(entry) {
+            const name = (entry.metadata && entry.metadata.filename) || "unnamed file";
+            const item = this.template.content.firstElementChild.cloneNode(true);
+            const part = (partName) => item.querySelector(`.unfinished-${partName}`);
+            part("name").textContent = name;
+            part("size").textContent = formatBytes(entry.size);
+            const started = new Date(entry.creationTime);
+            part("started").textContent = Number.isNaN(started.getTime())
+                ? ""
+                : `started ${started.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })}`;
+            part("resume").setAttribute("aria-label", `Resume the upload of ${name}`);
+            part("discard").setAttribute("aria-label", `Discard the upload of ${name}`);
+            part("resume").addEventListener("click", () => {
+                this.choosing = entry;
+                part("message").textContent = "";
+                this.picker.click();
+            });
+            part("discard").addEventListener("click", () => this.discard(entry));
+            this.items.set(entry.urlStorageKey, { item, part });
+            this.list.append(item);
+            this.section.hidden = false;
+        }
+
+        resume(entry, file) {
+            const metadata = entry.metadata || {};
+            const sameFile =
+                file.name === metadata.filename &&
+                file.size === entry.size &&
+                (file.type || "") === (metadata.filetype || "");
+            const shown = this.items.get(entry.urlStorageKey);
+            if (!sameFile) {
+                shown.part("message").textContent =
+                    `That is not the same file: choose ${metadata.filename} (${formatBytes(entry.size)}).`;
+                return;
+            }
+            this.forget(entry);
+            this.queue.add([file], entry);
+        }
+
+        async discard(entry) {
+            const shown = this.items.get(entry.urlStorageKey);
+            shown.part("discard").disabled = true;
+            try {
+                await this.queue.tus.Upload.terminate(entry.uploadUrl, {
+                    headers: this.queue.tusHeaders,
+                    retryDelays: [0, 1000],
+                });
+            } catch (error) {
+                const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+                // Gone already (finished elsewhere, expired): there is nothing left to discard.
+                if (status !== 404 && status !== 410) {
+                    shown.part("message").textContent = `It could not be discarded: ${tusFailure(error)}`;
+                    shown.part("discard").disabled = false;
+                    return;
+                }
+            }
+            await this.queue.tus.defaultOptions.urlStorage.removeUpload(entry.urlStorageKey);
+            this.forget(entry);
+        }
+
+        forget(entry) {
+            const shown = this.items.get(entry.urlStorageKey);
+            if (shown) {
+                shown.item.remove();
+                this.items.delete(entry.urlStorageKey);
+            }
+            this.section.hidden = this.items.size === 0;
         }
     }
 
@@ -225,11 +476,21 @@
             this.rows = [];
             this.waiting = [];
             this.active = new Set();
+            this.tus = usableTus(form);
+            this.tusEndpoint = form.dataset.tusEndpoint;
+            this.tusHeaders = { "X-CSRF-Token": this.csrfToken, Accept: "application/json" };
+            this.unfinished = this.tus ? new UnfinishedUploads(this) : null;
         }
 
-        add(files) {
+        forgetUnfinished(entry) {
+            if (this.unfinished) {
+                this.unfinished.forget(entry);
+            }
+        }
+
+        add(files, previous = null) {
             for (const file of files) {
-                const row = new UploadRow(file, this);
+                const row = new UploadRow(file, this, previous);
                 this.rows.push(row);
                 this.waiting.push(row);
                 this.list.append(row.element);
@@ -275,8 +536,18 @@
         }
     }
 
+    // tus-js-client when the page names a tus endpoint and the browser has what the client needs
+    // (XHR, Blob slicing); null sends each file as one multipart POST instead.
+    function usableTus(form) {
+        const tus = window.tus;
+        return form.dataset.tusEndpoint && tus && tus.isSupported ? tus : null;
+    }
+
     function enhance(form) {
         const queue = new UploadQueue(form);
+        if (queue.unfinished) {
+            queue.unfinished.show();
+        }
         const input = document.getElementById(form.dataset.field);
         const zone = document.getElementById("drop-zone");
         form.classList.add("js-enhanced");
