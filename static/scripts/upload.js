@@ -69,22 +69,31 @@
     }
 
     // tus-js-client's own rule (retry unless the server refused: a 4xx other than 409 offset
-    // mismatch or 423 locked), kept here so the row can say that it is reconnecting.
+    // mismatch or 423 locked), kept here so the row can say that it is reconnecting; a full
+    // quota or disk (507) is a refusal too, which a minute of retries would not change.
     function worthRetrying(error) {
         const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
-        const refused = status >= 400 && status < 500 && status !== 409 && status !== 423;
+        const refused =
+            (status >= 400 && status < 500 && status !== 409 && status !== 423) || status === 501 || status === 507;
         return !refused && navigator.onLine !== false;
     }
 
-    // The stored file's record ({"name", "size", "sha256", "url", ...}) in a JSON answer, if any.
-    function storedFileIn(body) {
-        try {
-            const answer = JSON.parse(body);
-            const stored = Array.isArray(answer.files) ? answer.files[0] : answer.file || answer;
-            return stored && typeof stored.sha256 === "string" ? stored : null;
-        } catch {
-            return null;
+    // The stored file a finished tus upload became: the last PATCH names its download URL in
+    // Content-Location, whose HEAD gives its size and, as the ETag, its SHA-256.
+    async function storedFileAt(location) {
+        const url = new URL(location, document.baseURI);
+        const answer = await fetch(url, { method: "HEAD", cache: "no-store" });
+        // Read to its (empty) end, so the request is over before the page may be left.
+        await answer.arrayBuffer();
+        if (!answer.ok) {
+            throw new Error(`HEAD ${url.pathname} answered ${answer.status}`);
         }
+        return {
+            name: decodeURIComponent(url.pathname.split("/").pop()),
+            size: Number(answer.headers.get("Content-Length")),
+            sha256: (answer.headers.get("ETag") || "").replace(/^W\//, "").replaceAll('"', ""),
+            url: url.pathname,
+        };
     }
 
     // Web Crypto exists only in secure contexts (HTTPS, localhost); elsewhere nothing is hashed here.
@@ -244,22 +253,16 @@
         }
 
         async finishTus(lastResponse) {
-            // The last PATCH's answer may carry the stored file's record; if not, the upload's
-            // own URL is asked for it.
-            let stored = storedFileIn(lastResponse.getBody());
-            if (!stored && this.tusUpload.url) {
-                try {
-                    const answer = await fetch(this.tusUpload.url, { headers: this.queue.tusHeaders });
-                    stored = answer.ok ? storedFileIn(await answer.text()) : null;
-                } catch {
-                    stored = null;
-                }
-            }
-            if (!stored) {
+            const location = lastResponse.getHeader("Content-Location");
+            if (!location) {
                 this.fail("The upload finished, but the server did not say where it was stored.");
                 return;
             }
-            this.showStored(stored);
+            try {
+                this.showStored(await storedFileAt(location));
+            } catch {
+                this.fail("The upload finished, but the stored file could not be looked up.");
+            }
         }
 
         send() {

@@ -127,10 +127,11 @@ def quart_app_server(
     *,
     extra_args: tuple[str, ...] = (),
     output: Path | None = None,
+    port: int | None = None,
 ) -> Iterator[ServerProcess]:
     """Serve the app as `make serve` does (`quart-app serve`, hypercorn.toml, 2 workers); its
-    output goes to `output` if given."""
-    port = free_port()
+    output goes to `output` if given; on `port` if given (to start it again where it was)."""
+    port = port or free_port()
     args = [
         "quart_app",
         "serve",
