@@ -17,26 +17,37 @@ class _Proxy:
         self.cuts = list(cuts)
         self.method = method
         self.cut = 0
+        self.writers: set[asyncio.StreamWriter] = set()
 
     async def handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
-        first = await client_r.read(65536)
-        budget: int | None = None
-        if first.startswith(self.method) and self.cuts:
-            budget = self.cuts.pop(0)
-        back = asyncio.ensure_future(_pipe(server_r, client_w, None))
+        self.writers.add(client_w)
+        server_w: asyncio.StreamWriter | None = None
         try:
-            await _pipe(client_r, server_w, budget, first)
+            server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+            self.writers.add(server_w)
+            first = await client_r.read(65536)
+            budget: int | None = None
+            if first.startswith(self.method) and self.cuts:
+                budget = self.cuts.pop(0)
+            back = asyncio.ensure_future(_pipe(server_r, client_w, None))
+            try:
+                await _pipe(client_r, server_w, budget, first)
+            finally:
+                if budget is not None:
+                    self.cut += 1
+                    # Cut both ways at once, as a dropped network does.
+                    client_w.transport.abort()
+                    server_w.transport.abort()
+                await back
         finally:
-            if budget is not None:
-                self.cut += 1
-                # Cut both ways at once, as a dropped network does.
-                for writer in (client_w, server_w):
-                    with suppress(OSError):
-                        writer.transport.abort()
-            await back
             for writer in (client_w, server_w):
-                writer.close()
+                if writer is not None:
+                    writer.close()
+                    self.writers.discard(writer)
+
+    def close_all(self) -> None:
+        for writer in self.writers:
+            writer.transport.abort()
 
 
 async def _pipe(
@@ -88,6 +99,8 @@ def cutting_proxy(
             loop.run_until_complete(serve())
         if pending := asyncio.all_tasks(loop):
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        # Closed transports let go of their sockets on the loop's next turns.
+        loop.run_until_complete(asyncio.sleep(0.05))
         loop.close()
 
     thread = threading.Thread(target=run, daemon=True)
@@ -98,6 +111,7 @@ def cutting_proxy(
     finally:
 
         def stop() -> None:
+            proxy.close_all()
             for task in asyncio.all_tasks(loop):
                 task.cancel()
 
