@@ -194,3 +194,25 @@ async def test_a_restart_during_a_patch_keeps_the_bytes_and_the_upload_resumes(
             assert rest.status_code == 204
             [stored] = (await http.get("/uploads", headers=LISTING)).json()["files"]
     assert stored["sha256"] == hashlib.sha256(content).hexdigest()
+
+
+async def test_a_client_that_stops_sending_gets_408_and_keeps_what_it_sent(
+    tmp_path: Path,
+) -> None:
+    with quart_app_server(server_env(tmp_path, UPLOAD_IDLE_TIMEOUT="0.5")) as server:
+        [connection, *others] = await one_connection_per_worker(server)
+        for other in others:
+            other.close()
+        try:
+            created = await connection.send(raw("POST", "/files/", creation(10 * KIB)))
+            location = created.headers["location"]
+            request = raw("PATCH", location, chunk(0), b"")
+            request = request.replace(b"Content-Length: 0", f"Content-Length: {10 * KIB}".encode())
+            idle = await connection.send(request + b"q" * (4 * KIB))
+            assert idle.status == 408
+            assert idle.json()["status"] == 408
+        finally:
+            connection.close()
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=WAIT_SECONDS) as http:
+            status = await http.head(location, headers=TUS_AUTH)
+    assert status.headers["upload-offset"] == str(4 * KIB)
