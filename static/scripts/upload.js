@@ -318,6 +318,8 @@
 
         showStored(stored) {
             this.showProgress(1, 1);
+            // A rate means nothing once the file is stored (and would differ from run to run).
+            this.part("speed").textContent = "";
             this.part("eta").textContent = "done";
             this.part("result-name").textContent = stored.name;
             this.part("result-size").textContent = `${formatBytes(stored.size)} (${byteCount.format(stored.size)} bytes)`;
