@@ -297,3 +297,16 @@ async def test_a_digest_mismatch_in_a_tus_upload_shows_the_servers_error(
 
 def _base64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+async def test_an_empty_file_is_stored_by_its_creation_alone(
+    browsing: Browsing, site: RestartableSite, tmp_path: Path
+) -> None:
+    page = await open_upload_page(browsing, site.base_url)
+    requests = TusRequests()
+    requests.watch(page)
+    empty = make_file(tmp_path, "empty.txt", 0)
+    await page.get_by_label("Choose files").set_input_files(empty)
+    await expect_stored(row_of(page, empty.name), empty)
+    assert [request.method for request in requests.seen] == ["POST"]
+    assert stored_digests(site.folder / "uploads") == [sha256_of(empty)]
