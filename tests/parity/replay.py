@@ -369,10 +369,12 @@ def comparable(observed: Observed, row: Row) -> Observed:
 
 _STORED_FILE_LINK = re.compile(r'<a href="/uploads/[^"]*">([^<]*)</a>')
 _LIST_LINK = re.compile(r'<p><a href="/uploads">Stored files</a></p>')
+_TUS_ENDPOINT = ' data-tus-endpoint="/files/"'
 
 
 def _without_engine_links(body: str) -> str:
     body = _LIST_LINK.sub("", body).replace(" multiple required>", " required>")
+    body = body.replace(_TUS_ENDPOINT, "")
     return _STORED_FILE_LINK.sub(r"\1", body)
 
 

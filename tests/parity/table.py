@@ -39,7 +39,8 @@ INTENDED_DIFFERENCES: dict[str, str] = {
     "upload-engine-pages": (
         "The upload form's file input takes several files (`multiple`) and the form and result "
         "pages link the stored-files list (`/uploads`, issue 3); the result page links each "
-        "stored file. Pages are compared with those links and the attribute taken out."
+        "stored file; the form names the tus endpoint its script sends files to (`/files/`, "
+        "issue 13). Pages are compared with those links and the attributes taken out."
     ),
     "upload-engine-multi-file": (
         "With two files in the `wordlist-upload` field the Flask original, like the tutorial's "
