@@ -66,6 +66,9 @@ COLUMNS = [
     ("get_loadgen_cpu_share", "GET gen CPU", "{:.0%}"),
 ]
 
+# The burst's columns alone.
+BURST_COLUMNS = [column for column in COLUMNS if not column[0].startswith(("big_", "get_"))]
+
 LEGEND = """\
 Columns: MB/s, ok, pages, p50/p99 ms: the burst's aggregate rate, uploads answered 201, page
 fetches (GET / every 20 ms) during it and their latency; +MiB: growth of the server tree's RSS
@@ -84,13 +87,13 @@ def _cell(value: Any, template: str) -> str:
     return MISSING if value is None else template.format(value)
 
 
-def table(rows: list[Result]) -> str:
+def table(rows: list[Result], columns: list[tuple[str, str, str]] = COLUMNS) -> str:
     """A Markdown table with one row per result."""
-    cells = [[title for _, title, _ in COLUMNS]]
+    cells = [[title for _, title, _ in columns]]
     for row in rows:
         values = asdict(row)
-        cells.append([_cell(values[key], template) for key, _, template in COLUMNS])
-    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+        cells.append([_cell(values[key], template) for key, _, template in columns])
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     lines = [
         "| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) + " |"
         for line in cells
