@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -215,13 +216,15 @@ def main() -> None:
     if args.runs > 1:
         print(f"\nMedians over {args.runs} runs:\n")
         print(table(list(medians.values()), BURST_COLUMNS))
-    print(
-        f"\n{args.concurrency} uploads of {args.size_mib} MiB at once; tus rows: a POST, then "
+    legend = (
+        f"{args.concurrency} uploads of {args.size_mib} MiB at once; tus rows: a POST, then "
         f"PATCHes of {args.chunk_mib} MiB on one connection per upload; ok: uploads whose every "
         "request was taken (tus: the last PATCH answered 204 with the whole length as "
         "Upload-Offset; /upload: 201); intact: stored files whose SHA-256 matches a sent "
-        "payload's. Pages fetched every 20 ms during the burst:"
+        "payload's; the other columns as in bench.uploads. Pages fetched every 20 ms during "
+        "the burst:"
     )
+    print("", textwrap.fill(legend, 96), sep="\n")
     for label in labels:
         print(f"  {label}: {PAGES[label]}")
     for label, why in skipped.items():

@@ -105,11 +105,11 @@ def answered_digest(status: int, body: bytes) -> str | None:
 
 
 def clear(folder: Path) -> None:
-    """Remove the stored uploads (and quart_app's metadata) between phases."""
+    """Remove the stored uploads (and quart_app's metadata and tus uploads) between phases."""
     for path in folder.iterdir():
         if path.is_file() and not path.name.startswith("."):
             path.unlink()
-        elif path.name == ".meta":
+        elif path.name in (".meta", ".tus"):
             shutil.rmtree(path)
             path.mkdir()
 
