@@ -28,18 +28,22 @@ MAX_PHASE_SECONDS = 600.0
 Exchange = tuple[int, bytes, float]
 
 
+def header_lines(port: int, lines: list[str], headers: dict[str, str]) -> bytes:
+    """A request's header lines after its request line: Host, ``lines``, then ``headers``."""
+    every = [f"Host: 127.0.0.1:{port}", *lines]
+    every += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(every) + "\r\n\r\n").encode()
+
+
 def upload_request(port: int, headers: dict[str, str], head: bytes, length: int) -> bytes:
     """The request line and headers of an upload of ``length`` body bytes, then ``head``."""
     lines = [
-        "POST /upload HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
         f"Content-Type: multipart/form-data; boundary={BOUNDARY.decode()}",
         f"Content-Length: {length}",
         "Accept: application/json",
         "Connection: close",
-        *(f"{name}: {value}" for name, value in headers.items()),
     ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + head
+    return b"POST /upload HTTP/1.1\r\n" + header_lines(port, lines, headers) + head
 
 
 def part_head(filename: str) -> bytes:
@@ -199,13 +203,8 @@ def big_process(
 
 def page_request(port: int, method: str, path: str, headers: dict[str, str]) -> bytes:
     """A request for a page (or another cheap answer) on a connection of its own."""
-    lines = [
-        f"{method} {path} HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
-        "Connection: close",
-        *(f"{name}: {value}" for name, value in headers.items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    request_line = f"{method} {path} HTTP/1.1\r\n".encode()
+    return request_line + header_lines(port, ["Connection: close"], headers)
 
 
 def pages_process(port: int, request: bytes, stop: Event, conn: Connection) -> None:

@@ -102,6 +102,22 @@ def table(rows: list[Result], columns: list[tuple[str, str, str]] = COLUMNS) -> 
     return "\n".join(lines)
 
 
+def tables(
+    results: list[Result], medians: list[Result], runs: int, columns: list[tuple[str, str, str]]
+) -> str:
+    """The table of every result, then that of the medians when there were several runs."""
+    text = table(results, columns)
+    if runs > 1:
+        text += f"\n\nMedians over {runs} runs:\n\n" + table(medians, columns)
+    return text
+
+
+def notes(results: list[Result]) -> str:
+    """The results' notes, a line each, under a heading; nothing if there are none."""
+    lines = [f"  {result.server}: {note}" for result in results for note in result.notes]
+    return "\n".join(["", "Notes:", *lines]) if lines else ""
+
+
 def _total_intact(values: list[str | None]) -> str | None:
     """Totals over the runs (3/4 and 4/4 make 7/8); n/a if any run could not check."""
     present = [value for value in values if value is not None]

@@ -115,7 +115,19 @@ def make_server(label: str, workdir: Path) -> Server:
     tuned = [*hypercorn, "--config", str(ROOT / "hypercorn.toml")]
     # The project's hypercorn.toml serves with uvloop; quart_app/asgi.py sets this beside it.
     single_accept = {"UV_TCP_SINGLE_ACCEPT": "1"}
+    api_key = {"X-API-Key": API_KEY}
     gunicorn = [python, "-m", "gunicorn", *bind, "--workers", "2"]
+    uvicorn = [
+        python,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--workers",
+        "2",
+    ]
     match label:
         case "quart_app" | "quart_app_nofsync":
             env |= _site_env("QUART", workdir, label, upload_dir)
@@ -127,14 +139,12 @@ def make_server(label: str, workdir: Path) -> Server:
                 command,
                 env,
                 upload_dir,
-                {"X-API-Key": API_KEY},
+                api_key,
                 site_pages=label == "quart_app",
                 answered="payload",
             )
         case "fastapi_uvicorn":
-            uvicorn = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}"]
-            command = [*uvicorn, "--workers", "2", "bench.peers.fastapi_app:app"]
-            return Server(label, command, env, upload_dir)
+            return Server(label, [*uvicorn, "bench.peers.fastapi_app:app"], env, upload_dir)
         case "quart_streaming":
             return Server(label, [*hypercorn, "bench.peers.quart_streaming:app"], env, upload_dir)
         case "asgi_ceiling_write":
@@ -162,31 +172,28 @@ def make_server(label: str, workdir: Path) -> Server:
             # gunicorn's default 30 s worker timeout would kill the 1 GiB upload.
             command = [*gunicorn, "--timeout", "900", "bench.peers.flask_app:app"]
             return Server(label, command, env, upload_dir)
-        case "tus_node":
-            env |= {"BENCH_API_KEY": API_KEY, "NODE_ENV": "production"}
-            command = ["node", str(TUS_NODE_DIR / "server.mjs"), "{port}"]
+        case "tus_node" | "tuspyserver":
+            # tus servers have no pages: the OPTIONS request that tells their capabilities
+            # stands for one (@tus/server lets it through without the key, as a CORS
+            # preflight; tuspyserver asks for it). Each keeps an upload's state in a file
+            # beside its bytes.
+            env["BENCH_API_KEY"] = api_key["X-API-Key"]
+            if label == "tus_node":
+                env["NODE_ENV"] = "production"
+                command = ["node", str(TUS_NODE_DIR / "server.mjs"), "{port}"]
+                page, side_file = ("OPTIONS", "/files"), ".json"
+            else:
+                command = [*uvicorn, "bench.peers.tuspy_app:app"]
+                page, side_file = ("OPTIONS", "/files/"), ".info"
             return Server(
                 label,
                 command,
                 env,
                 upload_dir,
-                {"X-API-Key": API_KEY},
-                page=("OPTIONS", "/files"),
-                side_files=(".json",),
-            )
-        case "tuspyserver":
-            env["BENCH_API_KEY"] = API_KEY
-            uvicorn = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}"]
-            command = [*uvicorn, "--workers", "2", "bench.peers.tuspy_app:app"]
-            return Server(
-                label,
-                command,
-                env,
-                upload_dir,
-                {"X-API-Key": API_KEY},
-                page=("OPTIONS", "/files/"),
-                page_headers={"X-API-Key": API_KEY},
-                side_files=(".info",),
+                api_key,
+                page=page,
+                page_headers=api_key if label == "tuspyserver" else {},
+                side_files=(side_file,),
             )
         case "flask_site_gunicorn":
             env |= _site_env("FLASK", workdir, label, upload_dir)

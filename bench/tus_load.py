@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import uvloop
 
-from .load import Exchange, payload, read_message
+from .load import Exchange, header_lines, payload, read_message
 from .process_tree import own_cpu_seconds
 
 TUS_VERSION = "1.0.0"
@@ -32,28 +32,23 @@ def _metadata(filename: str, filetype: str) -> str:
 def creation_request(port: int, headers: dict[str, str], size: int, filename: str) -> bytes:
     """POST /files/ creating an upload of ``size`` bytes (creation extension)."""
     lines = [
-        "POST /files/ HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
         f"Tus-Resumable: {TUS_VERSION}",
         f"Upload-Length: {size}",
         f"Upload-Metadata: {_metadata(filename, 'application/octet-stream')}",
         "Content-Length: 0",
-        *(f"{name}: {value}" for name, value in headers.items()),
     ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return b"POST /files/ HTTP/1.1\r\n" + header_lines(port, lines, headers)
 
 
 def patch_headers(port: int, headers: dict[str, str], offset: int, length: int) -> bytes:
     """A PATCH's header lines after its request line, which holds the upload's path."""
     lines = [
-        f"Host: 127.0.0.1:{port}",
         f"Tus-Resumable: {TUS_VERSION}",
         f"Content-Type: {OFFSET_TYPE}",
         f"Upload-Offset: {offset}",
         f"Content-Length: {length}",
-        *(f"{name}: {value}" for name, value in headers.items()),
     ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return header_lines(port, lines, headers)
 
 
 # A PATCH's header lines, its body and the Upload-Offset it should be answered, per chunk.

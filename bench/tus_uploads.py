@@ -37,7 +37,7 @@ from pathlib import Path
 import uvloop
 
 from .load import MAX_PHASE_SECONDS, payload, sha256_hex
-from .report import BURST_COLUMNS, Ratio, Result, median_result, table
+from .report import BURST_COLUMNS, Ratio, Result, median_result, notes, tables
 from .servers import ROOT, TUS_NODE_DIR, Server, make_server, running
 from .tus_load import tus_burst_process, tus_upload, upload_requests
 from .uploads import MIB, burst_phase, clear, intact, measure_burst, name_list, warm_up
@@ -135,16 +135,30 @@ def run_row(label: str, args: argparse.Namespace, block: bytes, workdir: Path) -
     return result
 
 
+def _all_intact(result: Result | None) -> bool:
+    """Whether every upload of every run was taken and stored intact."""
+    if result is None or result.burst_intact is None or "/" not in result.burst_intact:
+        return False
+    passed, sent = result.burst_intact.split("/")
+    return passed == sent
+
+
 @dataclasses.dataclass
 class Target:
     """One of issue 13's targets against this run's medians."""
 
     ratio: Ratio
     target: float
+    intact: bool  # a rate of failed uploads is no rate
 
     def line(self) -> str:
         value = self.ratio.value
-        verdict = "—" if value is None else "met" if value >= self.target else "MISSED"
+        if value is None:
+            verdict = "not measured"
+        elif not self.intact:
+            verdict = "not judged: uploads failed or were not stored intact"
+        else:
+            verdict = "met" if value >= self.target else "MISSED"
         return f"{self.ratio.line()}; target ≥ {self.target:.1f}: {verdict}"
 
 
@@ -160,7 +174,7 @@ def targets(medians: dict[str, Result]) -> list[Target]:
             "MB/s",
             False,
         )
-        found.append(Target(ratio, target))
+        found.append(Target(ratio, target, _all_intact(mine) and _all_intact(theirs)))
     return found
 
 
@@ -205,17 +219,16 @@ def main() -> None:
                 "options": vars(args),
                 "results": [dataclasses.asdict(r) for r in results],
                 "medians": [dataclasses.asdict(m) for m in medians.values()],
-                "targets": [{**t.ratio.as_dict(), "target": t.target} for t in judged],
+                "targets": [
+                    {**t.ratio.as_dict(), "target": t.target, "intact": t.intact} for t in judged
+                ],
                 "skipped": skipped,
             },
             indent=2,
         )
     )
 
-    print(table(results, BURST_COLUMNS))
-    if args.runs > 1:
-        print(f"\nMedians over {args.runs} runs:\n")
-        print(table(list(medians.values()), BURST_COLUMNS))
+    print(tables(results, list(medians.values()), args.runs, BURST_COLUMNS))
     legend = (
         f"{args.concurrency} uploads of {args.size_mib} MiB at once; tus rows: a POST, then "
         f"PATCHes of {args.chunk_mib} MiB on one connection per upload; ok: uploads whose every "
@@ -229,9 +242,8 @@ def main() -> None:
         print(f"  {label}: {PAGES[label]}")
     for label, why in skipped.items():
         print(f"  {label}: skipped: {why}")
-    notes = [f"  {r.server}: {note}" for r in results for note in r.notes]
-    if notes:
-        print("\nNotes:", *notes, sep="\n")
+    if text := notes(results):
+        print(text)
     print("\nTargets (issue 13), from the medians of this run:")
     for target in judged:
         print(f"  {target.line()}")

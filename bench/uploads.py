@@ -64,13 +64,15 @@ from .load import (
 )
 from .process_tree import MemorySampler, process_tree, settle_rss, tree_cpu_seconds
 from .report import (
+    COLUMNS,
     LEGEND,
     NOT_CHECKED,
     Result,
     judged_ratios,
     median_result,
+    notes,
     percentile,
-    table,
+    tables,
 )
 from .servers import ROOT, SERVERS, Content, Server, make_server, running
 
@@ -418,16 +420,12 @@ def main() -> None:
         )
     )
 
-    print(table(results))
-    if args.runs > 1:
-        print(f"\nMedians over {args.runs} runs:\n")
-        print(table(list(medians.values())))
+    print(tables(results, list(medians.values()), args.runs, COLUMNS))
     print(f"\n{LEGEND}\n\nIntegrity checked:")
     for label, checked in integrity.items():
         print(f"  {label}: {checked}")
-    notes = [f"  {r.server}: {note}" for r in results for note in r.notes]
-    if notes:
-        print("\nNotes:", *notes, sep="\n")
+    if text := notes(results):
+        print(text)
     print(
         "\nRatios the project is judged by (medians of this run; — where a figure was not"
         "\nmeasured: quart_app_nofsync has no GET phase, its pages being quart_app's):"
