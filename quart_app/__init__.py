@@ -12,7 +12,7 @@ from quart import Quart
 
 from . import db, upload_settings
 from .access import load_signed_in_user
-from .blueprints import api, api_docs, auth, health, pages, stores, uploads, users
+from .blueprints import api, api_docs, auth, health, pages, stores, tus, uploads, users
 from .config import SITE_FILES, development_defaults_in_use, load_settings
 from .errors import register_error_handlers
 from .security import TLSAwareSessionInterface, csrf_token, set_security_headers, signed_in_user
@@ -55,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     for name, template_filter in TEMPLATE_FILTERS.items():
         app.add_template_filter(template_filter, name)
 
-    blueprints = (pages, users, stores, auth, api, api_docs, uploads, health)
+    blueprints = (pages, users, stores, auth, api, api_docs, uploads, tus, health)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     _drop_flasks_context_processor(app)

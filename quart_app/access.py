@@ -61,7 +61,7 @@ async def load_signed_in_user() -> None:
 
 
 def caller_required(
-    *, csrf_in_stream: bool = False
+    *, csrf_in_stream: bool = False, csrf_in_header: bool = False
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Let only API-key clients and signed-in users reach the view, recorded as ``g.caller``.
 
@@ -69,7 +69,8 @@ def caller_required(
     HEAD and OPTIONS) must carry the session's CSRF token, in the ``X-CSRF-Token`` header
     or in the form. With ``csrf_in_stream`` a multipart form is left unread for the view to
     stream: it hands ``stream_csrf_check()`` to the upload engine, which runs it on the
-    fields sent before the first file part.
+    fields sent before the first file part. With ``csrf_in_header`` the token must come in
+    the header (the body is not a form and is never read for it).
     """
 
     def decorate(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -78,7 +79,10 @@ def caller_required(
             caller = _identify()
             g.caller = caller
             if not caller.by_api_key and request.method not in SAFE_METHODS:
-                await _check_write_is_from_this_site(csrf_in_stream=csrf_in_stream)
+                if csrf_in_header:
+                    check_csrf(None)
+                else:
+                    await _check_write_is_from_this_site(csrf_in_stream=csrf_in_stream)
             return await view(*args, **kwargs)
 
         return guarded

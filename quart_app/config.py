@@ -72,6 +72,11 @@ def default_config() -> dict[str, Any]:
         "SIGN_IN_FAILURE_WINDOW": 15 * 60,
         # How many files the upload page sends at once; each file is its own request.
         "UPLOAD_PARALLEL_UPLOADS": 3,
+        # Resumable (tus) uploads at /files/: unfinished ones go this long after creation
+        # (null: never), swept this often; the largest one (null: the upload limits alone).
+        "TUS_EXPIRY": 24 * 3600,
+        "TUS_SWEEP_INTERVAL": 600,
+        "TUS_MAX_SIZE": None,
     }
 
 
@@ -126,6 +131,9 @@ _BOOLEAN: Final = _Expected("true or false", _boolean)
 _COUNT: Final = _Expected("a whole number, 0 or more", _whole(0))
 _AT_LEAST_ONE: Final = _Expected("a whole number, 1 or more", _whole(1))
 _SECONDS: Final = _Expected("a number of seconds above 0", _positive_number)
+_SECONDS_OR_NONE: Final = _Expected(
+    "a number of seconds above 0, or null for never", _optional(_positive_number)
+)
 _BYTES_OR_NONE: Final = _Expected("a number of bytes, or null for no limit", _optional(_whole(0)))
 _NAMES: Final = _Expected(
     'a JSON list of names such as \'["txt", "csv"]\', or null for any', _names
@@ -160,6 +168,9 @@ _EXPECTED: Final[Mapping[str, _Expected]] = {
     "SIGN_IN_MAX_FAILURES": _AT_LEAST_ONE,
     "SIGN_IN_MAX_FAILURES_PER_ADDRESS": _AT_LEAST_ONE,
     "SIGN_IN_FAILURE_WINDOW": _SECONDS,
+    "TUS_EXPIRY": _SECONDS_OR_NONE,
+    "TUS_SWEEP_INTERVAL": _SECONDS,
+    "TUS_MAX_SIZE": _BYTES_OR_NONE,
 }
 
 

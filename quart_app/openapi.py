@@ -257,6 +257,129 @@ _STORED_FILE: Final = {
     },
 }
 
+_TUS_SECURITY: Final[list[dict[str, list[str]]]] = [
+    {"apiKeyHeader": []},
+    {"apiKeyQuery": []},
+    {"session": []},
+]
+_TUS_ERRORS: Final = {
+    **_AUTH_ERRORS,
+    "404": _error("No upload has that id."),
+    "410": _error("The upload expired unfinished."),
+    "412": {
+        **_error("`Tus-Resumable` is missing or not 1.0.0; `Tus-Version` says which is."),
+        "headers": {"Tus-Version": {"schema": {"type": "string"}}},
+    },
+    "423": _error("Another request is writing to this upload."),
+}
+_TUS_BODY: Final = {
+    "content": {"application/offset+octet-stream": {"schema": {"type": "string"}}},
+}
+_TUS_WRITE_ERRORS: Final = {
+    "400": _error("A malformed header, or an unsupported checksum algorithm."),
+    "408": _error("No byte for `UPLOAD_IDLE_TIMEOUT` seconds (the bytes received are kept)."),
+    "409": _error("`Upload-Offset` is not the upload's offset."),
+    "413": _error("Past `Upload-Length`, or over the size limits."),
+    "415": _error("The body is not `application/offset+octet-stream`."),
+    "422": _error("The finished file's SHA-256 differs from the one announced; none kept."),
+    "460": _error("The chunk's `Upload-Checksum` does not match; the chunk is discarded."),
+    "503": _error("The server is stopping (the bytes received are kept)."),
+    "507": _error("The quota or the disk is full (the offset stays consistent)."),
+}
+_TUS_CAPABILITIES: Final = {
+    "responses": {
+        "204": {
+            "description": "`Tus-Version`, `Tus-Extension`, `Tus-Max-Size` and "
+            "`Tus-Checksum-Algorithm` (sha1, sha256); CORS preflight answers too."
+        }
+    }
+}
+
+_TUS_UPLOADS: Final = {
+    "options": {
+        "operationId": "tus.capabilities",
+        "summary": "What the tus server supports",
+        **_TUS_CAPABILITIES,
+    },
+    "post": {
+        "operationId": "tus.create",
+        "summary": "Create a resumable upload (tus 1.0.0)",
+        "description": (
+            "`Upload-Length` (or `Upload-Defer-Length: 1`) and `Upload-Metadata` (base64 "
+            "`filename`, `filetype`, `sha256`); `Upload-Concat: partial` or "
+            "`final;/files/a /files/b` to join finished partial uploads. A body of type "
+            "`application/offset+octet-stream` is the first chunk (creation-with-upload). "
+            "The length is reserved against the quota. Every request but OPTIONS sends "
+            "`Tus-Resumable: 1.0.0`; signed-in sessions send `X-CSRF-Token`."
+        ),
+        "security": _TUS_SECURITY,
+        "requestBody": {"required": False, **_TUS_BODY},
+        "responses": {
+            "201": {
+                "description": "Created: `Location` is the upload's URL; `Upload-Expires`.",
+                "headers": {"Location": {"schema": {"type": "string"}}},
+            },
+            **_TUS_ERRORS,
+            **_TUS_WRITE_ERRORS,
+        },
+    },
+}
+
+_TUS_UPLOAD: Final = {
+    "parameters": [
+        {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ],
+    "options": {
+        "operationId": "tus.upload_capabilities",
+        "summary": "What the tus server supports (CORS preflight)",
+        **_TUS_CAPABILITIES,
+    },
+    "head": {
+        "operationId": "tus.status",
+        "summary": "Where a resumable upload stands",
+        "security": _TUS_SECURITY,
+        "responses": {
+            "200": {
+                "description": "`Upload-Offset`, `Upload-Length` or `Upload-Defer-Length`, "
+                "`Upload-Metadata`, `Upload-Expires`; `Content-Location` once published."
+            },
+            **_TUS_ERRORS,
+        },
+    },
+    "patch": {
+        "operationId": "tus.append",
+        "summary": "Send bytes at `Upload-Offset`",
+        "description": (
+            "Bytes that arrive whole are kept even if the request breaks off; a chunk with "
+            "`Upload-Checksum` is kept whole or not at all. The last chunk publishes the file "
+            "into the store (`Content-Location` is its URL)."
+        ),
+        "security": _TUS_SECURITY,
+        "requestBody": {"required": True, **_TUS_BODY},
+        "responses": {
+            "204": {"description": "Kept: `Upload-Offset` is the new offset."},
+            **_TUS_ERRORS,
+            **_TUS_WRITE_ERRORS,
+        },
+    },
+    "delete": {
+        "operationId": "tus.terminate",
+        "summary": "Terminate a resumable upload",
+        "security": _TUS_SECURITY,
+        "responses": {"204": {"description": "Removed; its quota released."}, **_TUS_ERRORS},
+    },
+    "post": {
+        "operationId": "tus.overridden",
+        "summary": "PATCH, DELETE or HEAD through `X-HTTP-Method-Override`",
+        "security": _TUS_SECURITY,
+        "responses": {
+            "204": {"description": "As the method overridden."},
+            "405": _error("No method, or one that cannot be overridden."),
+            **_TUS_ERRORS,
+        },
+    },
+}
+
 _STORE_LOCATION: Final = {
     "get": {
         "operationId": "stores.storefronts",
@@ -302,6 +425,8 @@ DESCRIPTION: Final[dict[str, Any]] = {
         "/upload": _UPLOAD,
         "/uploads": _UPLOADS,
         "/uploads/{name}": _STORED_FILE,
+        "/files/": _TUS_UPLOADS,
+        "/files/{upload_id}": _TUS_UPLOAD,
         "/stores/locations/{city}": _STORE_LOCATION,
         "/healthz": _HEALTH,
     },

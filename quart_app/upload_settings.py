@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, cast
 
 from quart import Quart, current_app
 
 from .backpressure import install_backpressure
-from .upload_engine import Shutdown, UploadLimits, UploadStore
+from .upload_engine import ResumableStore, Shutdown, UploadLimits, UploadStore
 
 _STORE_KEY = "upload_store"
 _LIMITS_KEY = "upload_limits"
 _SHUTDOWN_KEY = "upload_shutdown"
+_RESUMABLE_KEY = "resumable_store"
 
 
 def upload_limits_from(config: Mapping[str, Any]) -> UploadLimits:
@@ -47,14 +50,40 @@ def init_app(app: Quart) -> None:
         fsync=app.config["UPLOAD_FSYNC"],
     )
     app.extensions[_SHUTDOWN_KEY] = Shutdown()
+    app.extensions[_RESUMABLE_KEY] = ResumableStore(
+        app.extensions[_STORE_KEY],
+        limits=app.extensions[_LIMITS_KEY],
+        max_size=app.config["TUS_MAX_SIZE"],
+        expiry=app.config["TUS_EXPIRY"],
+    )
+    sweeping: list[asyncio.Task[None]] = []
 
     @app.before_serving
     async def prepare_upload_store() -> None:
         await get_upload_store().prepare()
+        sweeping.append(asyncio.ensure_future(_sweep_expired_uploads(app)))
 
     @app.after_serving
     async def close_upload_store() -> None:
+        for task in sweeping:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        sweeping.clear()
         await get_upload_store().close()
+
+
+async def _sweep_expired_uploads(app: Quart) -> None:
+    """Remove expired resumable uploads every ``TUS_SWEEP_INTERVAL`` seconds, in every worker
+    (a sweep skips what another is sweeping or writing)."""
+    resumable = cast(ResumableStore, app.extensions[_RESUMABLE_KEY])
+    while True:
+        await asyncio.sleep(app.config["TUS_SWEEP_INTERVAL"])
+        try:
+            if removed := await resumable.sweep_expired():
+                app.logger.info("Removed %d expired resumable uploads", removed)
+        except OSError:
+            app.logger.exception("Sweeping expired resumable uploads failed")
 
 
 def begin_shutdown(app: Quart, *, grace: float) -> None:
@@ -65,6 +94,11 @@ def begin_shutdown(app: Quart, *, grace: float) -> None:
 def get_upload_store() -> UploadStore:
     """The current app's upload store."""
     return cast(UploadStore, current_app.extensions[_STORE_KEY])
+
+
+def get_resumable_store() -> ResumableStore:
+    """The current app's resumable (tus) uploads."""
+    return cast(ResumableStore, current_app.extensions[_RESUMABLE_KEY])
 
 
 def get_upload_limits() -> UploadLimits:

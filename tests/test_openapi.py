@@ -18,7 +18,7 @@ from .support.multipart_bodies import Part, encode
 
 JSON = {"Accept": "application/json"}
 KEY = {"X-API-Key": API_KEY, **JSON}
-_METHODS = {"get", "head", "post", "put", "patch", "delete"}
+_METHODS = {"get", "head", "options", "post", "put", "patch", "delete"}
 # Routes for browsers only: pages, forms and the static files.
 _FOR_BROWSERS = {
     "static",

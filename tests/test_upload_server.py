@@ -289,7 +289,7 @@ async def test_idle_client_gets_408_and_nothing_kept(tmp_path: Path) -> None:
 async def test_full_disk_is_507_and_nothing_kept(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(temp_files_module, "_hash_and_write", no_space)
+    monkeypatch.setattr(temp_files_module, "hash_and_write", no_space)
     async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
         response = await http.post(
             "/upload", headers=AUTH, files=[("wordlist-upload", ("a.bin", b"data" * 1000))]
@@ -388,7 +388,7 @@ async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
 ) -> None:
     most_held = largest_piece = 0
     original_append = BoundedBody.append
-    original_write = temp_files_module._hash_and_write
+    original_write = temp_files_module.hash_and_write
 
     def recording_append(self: BoundedBody, data: bytes) -> None:
         nonlocal most_held, largest_piece
@@ -402,7 +402,7 @@ async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
         original_write(*args)
 
     monkeypatch.setattr(BoundedBody, "append", recording_append)
-    monkeypatch.setattr(temp_files_module, "_hash_and_write", slow_write)
+    monkeypatch.setattr(temp_files_module, "hash_and_write", slow_write)
     content = b"q" * (8 * 1024 * 1024)
     async with httpx.AsyncClient(base_url=served.base_url, timeout=60) as http:
         response = await http.post(

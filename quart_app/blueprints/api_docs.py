@@ -10,7 +10,7 @@ from ..openapi import DESCRIPTION
 
 bp = Blueprint("api_docs", __name__)
 
-_METHODS = ("get", "head", "post", "put", "patch", "delete")
+_METHODS = ("get", "head", "options", "post", "put", "patch", "delete")
 
 
 def _operations() -> list[dict[str, Any]]:

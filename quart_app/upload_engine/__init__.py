@@ -6,28 +6,39 @@ from __future__ import annotations
 
 from .digests import sha256_from_digest_header
 from .errors import (
+    ChecksumMismatchError,
     DigestMismatchError,
     InsufficientStorageError,
     MalformedUploadError,
     ServerStoppingError,
     UnsupportedUploadTypeError,
     UploadError,
+    UploadGoneError,
+    UploadLockedError,
+    UploadNotFoundError,
+    UploadOffsetMismatchError,
     UploadTimeoutError,
     UploadTooLargeError,
 )
 from .limits import UploadLimits
-from .receive import DIGEST_FIELD, FieldsCheck, receive_uploads
+from .receive import DIGEST_FIELD, FieldsCheck, normalised_digest, receive_uploads
+from .resumable import CHECKSUM_ALGORITHMS, ChunkChecksum, ResumableStore, ResumableUpload
 from .shutdown import Shutdown
 from .storage import OpenedFile, StoredFile, StoredPage, UploadStore, is_stored_name
 from .temp_files import TempUpload
 
 __all__ = [
+    "CHECKSUM_ALGORITHMS",
     "DIGEST_FIELD",
+    "ChecksumMismatchError",
+    "ChunkChecksum",
     "DigestMismatchError",
     "FieldsCheck",
     "InsufficientStorageError",
     "MalformedUploadError",
     "OpenedFile",
+    "ResumableStore",
+    "ResumableUpload",
     "ServerStoppingError",
     "Shutdown",
     "StoredFile",
@@ -35,11 +46,16 @@ __all__ = [
     "TempUpload",
     "UnsupportedUploadTypeError",
     "UploadError",
+    "UploadGoneError",
     "UploadLimits",
+    "UploadLockedError",
+    "UploadNotFoundError",
+    "UploadOffsetMismatchError",
     "UploadStore",
     "UploadTimeoutError",
     "UploadTooLargeError",
     "is_stored_name",
+    "normalised_digest",
     "receive_uploads",
     "sha256_from_digest_header",
 ]

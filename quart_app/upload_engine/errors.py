@@ -64,3 +64,38 @@ class ServerStoppingError(UploadError):
     status = 503
     default_message = "The server is restarting. Send the upload again in a few seconds."
     headers = MappingProxyType({"Retry-After": "5", "Connection": "close"})
+
+
+class UploadNotFoundError(UploadError):
+    """No resumable upload has that id (never created, finished long ago, or removed)."""
+
+    status = 404
+    default_message = "No upload has that id."
+
+
+class UploadGoneError(UploadError):
+    """The resumable upload expired before it was finished."""
+
+    status = 410
+    default_message = "The upload expired before it was finished."
+
+
+class UploadOffsetMismatchError(UploadError):
+    """A chunk was sent for another offset than the one the server holds."""
+
+    status = 409
+    default_message = "The offset does not match the bytes received so far."
+
+
+class UploadLockedError(UploadError):
+    """Another request is writing to the same resumable upload."""
+
+    status = 423
+    default_message = "Another request is writing to this upload; retry when it has ended."
+
+
+class ChecksumMismatchError(UploadError):
+    """A chunk's checksum differs from the one announced; the chunk was discarded."""
+
+    status = 460
+    default_message = "The chunk's checksum does not match; it was discarded."

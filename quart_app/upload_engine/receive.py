@@ -62,7 +62,7 @@ async def receive_uploads(
         boundary,
         limits=limits,
         store=store,
-        expected_sha256=_normalised_digest(expected_sha256),
+        expected_sha256=normalised_digest(expected_sha256),
         check_fields=check_fields,
         shutdown=shutdown or Shutdown(),
     )
@@ -78,7 +78,8 @@ async def receive_uploads(
     return await store.commit(uploads) if uploads else []
 
 
-def _normalised_digest(value: str | None) -> str | None:
+def normalised_digest(value: str | None) -> str | None:
+    """A hex SHA-256 in lower case (``None`` stays ``None``); 400 if it is not one."""
     if value is None:
         return None
     if not _HEX_SHA256.fullmatch(value):
@@ -131,7 +132,7 @@ class _UploadReceiver:
             async with asyncio.timeout(None) as timer:
                 with self._shutdown.watching(timer):
                     while True:
-                        timer.reschedule(self._wait_deadline(loop.time(), idle))
+                        timer.reschedule(self._shutdown.wait_deadline(loop.time(), idle))
                         try:
                             batch = await anext(iterator)
                         except StopAsyncIteration:
@@ -154,12 +155,6 @@ class _UploadReceiver:
         for chunk in batch:
             await self._parse(chunk)
         await self._write_unwritten()
-
-    def _wait_deadline(self, now: float, idle: float | None) -> float | None:
-        shutdown = self._shutdown.deadline
-        if idle is None:
-            return shutdown
-        return now + idle if shutdown is None else min(now + idle, shutdown)
 
     async def _parse(self, chunk: bytes) -> None:
         for event in self._parser.feed(chunk):
@@ -256,6 +251,6 @@ class _UploadReceiver:
             value = self._field_value.decode("utf-8", "replace")
             self._field_value.clear()
             if self._field_name == DIGEST_FIELD:
-                self._next_digest = _normalised_digest(value.strip())
+                self._next_digest = normalised_digest(value.strip())
             self._fields.setdefault(self._field_name, []).append(value)
             self._field_name = None

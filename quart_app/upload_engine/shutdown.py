@@ -42,6 +42,13 @@ class Shutdown:
         """Whether the deadline is set and ``now`` (loop time) is at or past it."""
         return self.deadline is not None and now >= self.deadline
 
+    def wait_deadline(self, now: float, idle: float | None) -> float | None:
+        """When waiting for the client must end: ``idle`` seconds from ``now``, or sooner at
+        the deadline."""
+        if idle is None:
+            return self.deadline
+        return now + idle if self.deadline is None else min(now + idle, self.deadline)
+
     @contextmanager
     def watching(self, timer: asyncio.Timeout) -> Iterator[None]:
         """Let ``begin`` bring ``timer`` forward to the deadline while the block runs."""

@@ -20,7 +20,7 @@ import stat
 import time
 import warnings
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -149,6 +149,29 @@ class UploadStore:
         self._metadata_flush = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="meta-flush")
         self._writer = WriterThread("upload-writer")
         self._writing = TempWriting(fsync, self._writer, self.flush_executor, self._in_flight)
+        self._reservation_counters: list[Callable[[], int]] = []
+
+    @property
+    def writing(self) -> TempWriting:
+        """How this store writes files being received (its writer thread, fsync, counting)."""
+        return self._writing
+
+    def count_reservations_with(self, counter: Callable[[], int]) -> None:
+        """Have recovery add ``counter()`` (bytes reserved on disk) to the usage ledger.
+
+        Recovery calls it under the exclusive lock, after any interrupted commit is settled.
+        """
+        self._reservation_counters.append(counter)
+
+    def reserve_blocking(self, extra_bytes: int, record: Callable[[], None]) -> None:
+        """Reserve ``extra_bytes`` (release them if negative) in the ledger and ``record()``
+        the reservation, both under the exclusive lock; 507 if they do not fit the quota."""
+        with self._locked(), full_disk_as_507():
+            used = self._read_usage()
+            if extra_bytes > 0 and self.quota is not None and used + extra_bytes > self.quota:
+                raise InsufficientStorageError("The upload would exceed the storage quota.")
+            record()
+            self._write_usage(max(used + extra_bytes, 0))
 
     @property
     def in_flight_bytes(self) -> int:
@@ -343,7 +366,7 @@ class UploadStore:
         refused: dict[int, Exception] = {}
         incoming = 0
         for index, uploads in enumerate(group):
-            size = sum(upload.size for upload in uploads)
+            size = _incoming(uploads)
             if self.quota is not None and used + incoming + size > self.quota:
                 refused[index] = InsufficientStorageError(
                     "The upload would exceed the storage quota."
@@ -366,7 +389,7 @@ class UploadStore:
         try:
             with full_disk_as_507():
                 used = self._read_usage()
-                incoming = sum(upload.size for upload in uploads)
+                incoming = _incoming(uploads)
                 if self.quota is not None and used + incoming > self.quota:
                     raise InsufficientStorageError("The upload would exceed the storage quota.")
                 return self._publish_all(uploads, used + incoming)
@@ -398,6 +421,9 @@ class UploadStore:
             if self.fsync:
                 fsync_directory(self._meta_dir)
                 fsync_directory(self.root)
+            for upload, file in zip(uploads, stored, strict=True):
+                if upload.on_publish is not None:
+                    upload.on_publish(file)
             self._write_usage(usage_after)
         except BaseException:
             if self._roll_back(names, linked):
@@ -450,7 +476,7 @@ class UploadStore:
                 for name in names:
                     self._remove(name)
             journal.unlink()
-        total = 0
+        total = sum(count() for count in self._reservation_counters)
         for entry in os.scandir(self._meta_dir):
             name = entry.name.removesuffix(".json")
             if entry.name.startswith(".") or name == entry.name:
@@ -520,6 +546,11 @@ class UploadStore:
             window = entries[(page - 1) * per_page : page * per_page]
             files = [stored for _, name in window if (stored := self._read_metadata(name))]
         return StoredPage(files=files, page=page, pages=pages, total=total)
+
+
+def _incoming(uploads: Sequence[TempUpload]) -> int:
+    # Bytes reserved beforehand are in the ledger already.
+    return sum(upload.size - upload.reserved for upload in uploads)
 
 
 def _journal_names(journal: Path) -> list[str]:

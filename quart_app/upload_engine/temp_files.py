@@ -7,12 +7,12 @@ import fcntl
 import hashlib
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .cancel_safe import acquire_in_thread
 from .durable_files import (
@@ -24,6 +24,9 @@ from .durable_files import (
 )
 from .errors import DigestMismatchError
 from .writer_thread import WriterThread
+
+if TYPE_CHECKING:
+    from .storage import StoredFile
 
 _TEMP_SUFFIX: Final = ".part"
 _OWNER_SUFFIX: Final = ".owner"
@@ -147,6 +150,10 @@ class TempUpload:
         self.expected_sha256 = expected_sha256
         self.size = 0
         self.sha256 = ""
+        # Bytes of it already reserved in the store's ledger (a resumable upload's).
+        self.reserved = 0
+        # Run under the store's lock once the file is published, before the commit ends.
+        self.on_publish: Callable[[StoredFile], None] | None = None
         self._descriptor: int | None = descriptor
         self._hash = hashlib.sha256()
         self._writing = writing
@@ -159,7 +166,9 @@ class TempUpload:
         assert self._descriptor is not None, "write after finish"
         # One hand-off to the writer thread both hashes and writes a whole batch: hashing
         # on the event loop took a third of its time (see docs/performance.md).
-        busy = self._writing.writer.submit(_hash_and_write, self._hash, self._descriptor, buffers)
+        busy = self._writing.writer.submit(
+            hash_and_write, (self._hash,), self._descriptor, buffers
+        )
         self._busy = busy
         with full_disk_as_507():
             # Shielded: a cancelled caller must not close the descriptor under the thread.
@@ -196,6 +205,32 @@ class TempUpload:
         self.forget()
         await self._writing.writer.submit(close_and_unlink, self.path, descriptor)
 
+    @classmethod
+    def received(
+        cls,
+        path: Path,
+        *,
+        size: int,
+        sha256: str,
+        reserved: int,
+        original_name: str,
+        content_type: str,
+        writing: TempWriting,
+    ) -> TempUpload:
+        """A file received whole by other means (a resumable upload), ready to commit."""
+        upload = cls(
+            path,
+            -1,
+            original_name=original_name,
+            content_type=content_type,
+            expected_sha256=None,
+            writing=writing,
+        )
+        upload._descriptor = None
+        upload.size, upload.sha256, upload.reserved = size, sha256, reserved
+        writing.in_flight.count += size
+        return upload
+
     def forget(self) -> None:
         """Stop counting this file's bytes as in flight (it was committed or discarded)."""
         self._writing.in_flight.count -= self.size
@@ -211,9 +246,11 @@ async def create_temp_file(path: Path, writer: WriterThread) -> int:
         )
 
 
-def _hash_and_write(
-    digest: hashlib._Hash, descriptor: int, buffers: Sequence[memoryview | bytes]
+def hash_and_write(
+    digests: Sequence[hashlib._Hash], descriptor: int, buffers: Sequence[memoryview | bytes]
 ) -> None:
+    """Feed ``buffers`` to every digest and write them; for the writer thread."""
     for buffer in buffers:
-        digest.update(buffer)
+        for digest in digests:
+            digest.update(buffer)
     write_all(descriptor, buffers)

@@ -230,7 +230,7 @@ async def test_a_full_disk_is_insufficient_storage_and_other_errors_stay_as_they
         raise OSError(code, os.strerror(code))
 
     upload = await store.begin("a.txt", "text/plain")
-    monkeypatch.setattr(temp_files_module, "_hash_and_write", failing)
+    monkeypatch.setattr(temp_files_module, "hash_and_write", failing)
     with pytest.raises(raised) as caught:
         await upload.write([b"data"])
     assert isinstance(caught.value, InsufficientStorageError) == (

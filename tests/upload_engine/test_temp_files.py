@@ -209,7 +209,7 @@ async def test_cancelling_a_write_lets_it_finish_before_the_descriptor_closes(
 ) -> None:
     writing = threading.Event()
     finished: list[bool] = []
-    real_write = temp_files._hash_and_write
+    real_write = temp_files.hash_and_write
 
     def slow_write(*args: object) -> None:
         writing.set()
@@ -218,7 +218,7 @@ async def test_cancelling_a_write_lets_it_finish_before_the_descriptor_closes(
         finished.append(True)
 
     upload = await store.begin("a.bin", "application/octet-stream")
-    monkeypatch.setattr(temp_files, "_hash_and_write", slow_write)
+    monkeypatch.setattr(temp_files, "hash_and_write", slow_write)
     task = asyncio.ensure_future(upload.write([b"x" * 100_000]))
     await asyncio.to_thread(writing.wait, 10)
     task.cancel()
