@@ -5,6 +5,7 @@ Run from the repository root:
 
     .venv/bin/python -m bench.tus_uploads --runs 3
     .venv/bin/python -m bench.tus_uploads --servers tus_node,tuspyserver
+    .venv/bin/python -m bench.tus_uploads --servers quart_app_tus_nofsync,quart_app_upload_nofsync
 
 In each run, each server freshly started: CONCURRENCY concurrent uploads of SIZE MiB (distinct
 contents), each a creation POST then PATCHes of CHUNK MiB on one kept-alive connection (the
@@ -43,16 +44,23 @@ from .tus_load import tus_burst_process, tus_upload, upload_requests
 from .uploads import MIB, burst_phase, clear, intact, measure_burst, name_list, warm_up
 
 TUSPYSERVER = "tuspyserver==4.4.3"
-# Row label: (the server started, what is sent to it).
+# Row label: (the server started, what is sent to it). The first four run by default; the
+# nofsync rows (UPLOAD_FSYNC off) tell what durability costs each.
 ROWS = {
     "quart_app_tus": ("quart_app", "tus"),
     "quart_app_upload": ("quart_app", "multipart"),
     "tus_node": ("tus_node", "tus"),
     "tuspyserver": ("tuspyserver", "tus"),
+    "quart_app_tus_nofsync": ("quart_app_nofsync", "tus"),
+    "quart_app_upload_nofsync": ("quart_app_nofsync", "multipart"),
 }
+DEFAULT_ROWS = list(ROWS)[:4]
+SITE_PAGE = "GET / (the site's home page)"
 PAGES = {
-    "quart_app_tus": "GET / (the site's home page)",
-    "quart_app_upload": "GET / (the site's home page)",
+    "quart_app_tus": SITE_PAGE,
+    "quart_app_upload": SITE_PAGE,
+    "quart_app_tus_nofsync": SITE_PAGE,
+    "quart_app_upload_nofsync": SITE_PAGE,
     "tus_node": "OPTIONS /files (no pages; a CORS preflight, answered by @tus/server)",
     "tuspyserver": "OPTIONS /files/ with the API key (no pages; answered by the tus router)",
 }
@@ -181,7 +189,7 @@ def targets(medians: dict[str, Result]) -> list[Target]:
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--servers", type=name_list(tuple(ROWS)), default=list(ROWS))
+    parser.add_argument("--servers", type=name_list(tuple(ROWS)), default=DEFAULT_ROWS)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--size-mib", type=int, default=8)
