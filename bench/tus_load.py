@@ -71,6 +71,10 @@ def upload_requests(
 async def _connect(loop: asyncio.AbstractEventLoop, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
+    # A PATCH's head and body go in two sends: without this, Nagle's algorithm holds the
+    # body's first bytes until the head is acknowledged (a delayed ACK: 40 ms), as tus clients'
+    # HTTP stacks do not.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         await loop.sock_connect(sock, ("127.0.0.1", port))
     except OSError:
