@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -78,3 +80,24 @@ def live_server(tmp_path: Path, demo_database: Path) -> Iterator[str]:
     shutil.copyfile(demo_database, tmp_path / "users.sqlite3")
     with hypercorn_server(server_env(tmp_path)) as base_url:
         yield base_url
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MiB tmpfs mounted on the uploads folder."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; the simulated full disk is tested elsewhere")
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"this machine refuses a tmpfs mount ({mounted.stderr.strip()})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)

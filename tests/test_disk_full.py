@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,27 +22,6 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 AUTH = {"X-API-Key": API_KEY, "Accept": "application/json"}
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """An 8 MiB tmpfs mounted on the uploads folder."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root; the simulated full disk is tested elsewhere")
-    folder = tmp_path / "uploads"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"this machine refuses a tmpfs mount ({mounted.stderr.strip()})")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 def free_bytes(folder: Path) -> int:

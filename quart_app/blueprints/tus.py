@@ -55,6 +55,15 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return response
 
 
+def _empty(status: int) -> Response:
+    response = Response(b"", status=status)
+    del response.headers["Content-Type"]
+    if status != 204:
+        # Said outright: an empty body would otherwise go chunked, and a HEAD answer unframed.
+        response.headers["Content-Length"] = "0"
+    return response
+
+
 def _reason(status: int) -> str:
     if status == 460:
         return "Checksum Mismatch"
@@ -99,7 +108,7 @@ async def add_tus_headers(response: Response) -> Response:
 @bp.route("/", methods=["OPTIONS"])
 async def capabilities() -> Response:
     """Say which protocol version, extensions, size and checksums the server supports."""
-    response = Response(status=204)
+    response = _empty(204)
     response.headers.update(
         {
             "Tus-Version": TUS_VERSION,
@@ -185,7 +194,7 @@ def _created(upload: ResumableUpload, stored: StoredFile | None) -> Response:
 
 
 def _progress(upload: ResumableUpload, stored: StoredFile | None, *, status: int) -> Response:
-    response = Response(status=status)
+    response = _empty(status)
     response.headers.update(upload_headers(upload))
     name = stored.name if stored is not None else upload.stored_name
     if name:
@@ -197,7 +206,7 @@ def _progress(upload: ResumableUpload, stored: StoredFile | None, *, status: int
 @caller_required()
 async def status(upload_id: str) -> Response:
     """The upload's offset, length (or that it is deferred), metadata and expiry."""
-    upload = await get_resumable_store().get(upload_id)
+    upload = await get_resumable_store().settled(upload_id)
     response = _progress(upload, None, status=200)
     if upload.length is None:
         response.headers["Upload-Defer-Length"] = "1"
@@ -241,7 +250,7 @@ async def _append(upload_id: str, *, offset: int) -> tuple[ResumableUpload, Stor
 async def terminate(upload_id: str) -> Response:
     """Remove the upload and whatever it received (termination); its quota is released."""
     await get_resumable_store().terminate(upload_id)
-    return Response(status=204)
+    return _empty(204)
 
 
 @bp.post("/<upload_id>")

@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from .cancel_safe import acquire_in_thread
 from .durable_files import (
+    create_exclusive,
     fsync_directory,
     full_disk_as_507,
     log,
@@ -54,6 +55,10 @@ from .temp_files import TempUpload, hash_and_write
 _FOLDER: Final = ".tus"
 _ID: Final = re.compile(r"[0-9a-f]{32}")
 _HASH_BLOCK: Final = MIB
+# How long a status waits for a request still writing to the upload (one whose client has
+# gone, say, and that has yet to record what it kept) before it answers with the offset as is.
+_SETTLE_SECONDS: Final = 2.0
+_SETTLE_POLL: Final = 0.02
 # A deferred-length upload reserves quota this far ahead of its bytes, a step at a time.
 _RESERVATION_STEP: Final = 8 * MIB
 
@@ -158,6 +163,17 @@ class ResumableStore:
         if _has_expired(upload, time.time()) and upload.stored_name is None:
             raise UploadGoneError()
         return upload
+
+    async def settled(self, upload_id: str) -> ResumableUpload:
+        """The upload's state once no request is writing to it (or after a short wait)."""
+        if _ID.fullmatch(upload_id):
+            lock = self._path(upload_id, ".lock")
+            deadline = asyncio.get_running_loop().time() + _SETTLE_SECONDS
+            while not await asyncio.to_thread(_lock_is_free, lock):
+                if asyncio.get_running_loop().time() >= deadline:
+                    break
+                await asyncio.sleep(_SETTLE_POLL)
+        return await self.get(upload_id)
 
     async def append(
         self,
@@ -470,14 +486,19 @@ class ResumableStore:
             self._path(upload.id, suffix).unlink(missing_ok=True)
 
     def _create_blocking(self, upload: ResumableUpload) -> None:
-        data = self._path(upload.id, ".data")
-        with full_disk_as_507():
-            os.close(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+        def record() -> None:
+            # All three files appear under the store's lock, so that a worker starting
+            # meanwhile never takes them for the leftovers of a crash.
             try:
-                self.store.reserve_blocking(upload.reserved, partial(self._write_state, upload))
+                for suffix in (".data", ".lock"):
+                    os.close(create_exclusive(self._path(upload.id, suffix)))
+                self._write_state(upload)
             except BaseException:
-                data.unlink(missing_ok=True)
+                for suffix in (".data", ".lock"):
+                    self._path(upload.id, suffix).unlink(missing_ok=True)
                 raise
+
+        self.store.reserve_blocking(upload.reserved, record)
 
     def _write_state(self, upload: ResumableUpload) -> None:
         """Replace the upload's state file whole (durably, with the store's fsync)."""
@@ -538,7 +559,7 @@ class ResumableStore:
                 continue
             try:
                 lock = _lock_nowait(self._path(upload.id, ".lock"))
-            except UploadLockedError:
+            except (UploadLockedError, UploadNotFoundError):
                 continue
             try:
                 # Read again under the lock: a request may have finished it meanwhile.
@@ -560,14 +581,18 @@ class ResumableStore:
         for state in self.folder.glob("*.json"):
             upload = self._read_state(state.name.removesuffix(".json"))
             if upload is None:
-                log.warning("Removing the unreadable resumable upload state %s", state.name)
-                state.unlink(missing_ok=True)
                 continue
             known.add(upload.id)
-            reserved += self._recover_one(upload)
+            # One that a live worker is writing to is as that worker leaves it.
+            if _lock_is_free(self._path(upload.id, ".lock")):
+                reserved += self._recover_one(upload)
+            else:
+                reserved += upload.reserved
         for entry in os.scandir(self.folder):
             upload_id = entry.name.partition(".")[0]
-            if upload_id not in known or entry.name.endswith(".json.new"):
+            leftover = upload_id not in known or entry.name.endswith(".json.new")
+            if leftover and _lock_is_free(self._path(upload_id, ".lock")):
+                log.warning("Removing %s, left by an interrupted resumable upload", entry.name)
                 Path(entry.path).unlink(missing_ok=True)
         return reserved
 
@@ -607,7 +632,10 @@ def _has_expired(upload: ResumableUpload, now: float) -> bool:
 
 
 def _lock_nowait(path: Path) -> int:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise UploadNotFoundError() from None
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -617,6 +645,16 @@ def _lock_nowait(path: Path) -> int:
         os.close(descriptor)
         raise
     return descriptor
+
+
+def _lock_is_free(path: Path) -> bool:
+    try:
+        os.close(_lock_nowait(path))
+    except UploadLockedError:
+        return False
+    except UploadNotFoundError:
+        return True  # nothing to wait for: there is no such upload
+    return True
 
 
 def _open_at(path: Path, offset: int) -> int:

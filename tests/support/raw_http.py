@@ -50,8 +50,9 @@ class RawResponse:
         return json.loads(self.body) if self.body else {}
 
 
-async def read_raw_response(reader: asyncio.StreamReader) -> RawResponse:
-    """Read one response with a Content-Length body (or none)."""
+async def read_raw_response(reader: asyncio.StreamReader, *, to_head: bool = False) -> RawResponse:
+    """Read one response with a Content-Length body (or none; never one ``to_head`` a HEAD
+    request, whatever Content-Length says)."""
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT_SECONDS)
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
@@ -60,7 +61,7 @@ async def read_raw_response(reader: asyncio.StreamReader) -> RawResponse:
         if line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", 0))
+    length = 0 if to_head else int(headers.get("content-length", 0))
     body = await asyncio.wait_for(reader.readexactly(length), WAIT_SECONDS)
     return RawResponse(status, headers, body)
 

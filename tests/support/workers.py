@@ -39,7 +39,7 @@ class KeptAlive:
         """Send one whole request and read its response."""
         self.writer.write(request)
         await self.writer.drain()
-        return await read_raw_response(self.reader)
+        return await read_raw_response(self.reader, to_head=request.startswith(b"HEAD "))
 
     def close(self) -> None:
         """Close the connection."""
