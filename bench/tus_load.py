@@ -83,10 +83,13 @@ async def _connect(loop: asyncio.AbstractEventLoop, port: int) -> socket.socket:
     return sock
 
 
-async def tus_upload(port: int, creation: bytes, patches: Patches, *, timeout: float) -> Exchange:
+async def tus_upload(
+    port: int, creation: bytes, patches: Patches, *, timeout: float, reconnect: bool = False
+) -> Exchange:
     """Create an upload, then send its PATCHes one after the other on one connection (a new
-    one when the server closes it). The last answer (204 when every PATCH was taken, with the
-    Upload-Offset expected), its body or what went wrong, and the seconds it all took."""
+    one when the server closes it, or for each request if ``reconnect``). The last answer (204
+    when every PATCH was taken, with the Upload-Offset expected), its body or what went wrong,
+    and the seconds it all took."""
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     sock: socket.socket | None = None
@@ -99,7 +102,7 @@ async def tus_upload(port: int, creation: bytes, patches: Patches, *, timeout: f
                 return status, body, time.perf_counter() - started
             request_line = b"PATCH " + urlsplit(headers[b"location"]).path + b" HTTP/1.1\r\n"
             for header_lines, piece, end in patches:
-                if headers.get(b"connection", b"").lower() == b"close":
+                if reconnect or headers.get(b"connection", b"").lower() == b"close":
                     sock.close()
                     sock = await _connect(loop, port)
                 await loop.sock_sendall(sock, request_line + header_lines)
@@ -126,10 +129,12 @@ def tus_burst_process(
     chunk: int,
     block: bytes,
     timeout: float,
+    reconnect: bool,
     conn: Connection,
 ) -> None:
     """Send ``count`` concurrent tus uploads of ``size`` bytes (distinct contents) in PATCHes of
-    ``chunk`` bytes; report the answers, start, end and own CPU seconds."""
+    ``chunk`` bytes (each on a new connection if ``reconnect``); report the answers, start, end
+    and own CPU seconds."""
     uploads = [
         upload_requests(port, headers, payload(index, size, block), chunk, f"tus-{index}.bin")
         for index in range(count)

@@ -8,12 +8,13 @@ Run from the repository root:
     .venv/bin/python -m bench.tus_uploads --servers quart_app_tus_nofsync,quart_app_upload_nofsync
 
 In each run, each server freshly started: CONCURRENCY concurrent uploads of SIZE MiB (distinct
-contents), each a creation POST then PATCHes of CHUNK MiB on one kept-alive connection (the
-/upload row: the same burst as bench.uploads, multipart, one request each), while a page is
-fetched every 20 ms (the tus peers have no pages: OPTIONS /files of theirs). Per server: MB/s,
-the page latency, memory growth and CPU seconds per GB of the server's whole process tree, and
-the SHA-256 of each stored file (read from the server's store) against what was sent. Then the
-ratios issue 13 sets as targets. The order of the servers turns by one each run.
+contents), each a creation POST then PATCHes of CHUNK MiB on one kept-alive connection (with
+--reconnect, a new connection for each request; the /upload row: the same burst as
+bench.uploads, multipart, one request each), while a page is fetched every 20 ms (the tus peers
+have no pages: OPTIONS /files of theirs). Per server: MB/s, the page latency, memory growth and
+CPU seconds per GB of the server's whole process tree, and the SHA-256 of each stored file (read
+from the server's store) against what was sent. Then the ratios issue 13 sets as targets. The
+order of the servers turns by one each run.
 
 @tus/server is installed with `npm ci` into bench/peers/tus_node/ when its node_modules is
 missing; tuspyserver with pip into this interpreter's environment when it is missing.
@@ -86,7 +87,10 @@ def tus_phase(server: Server, args: argparse.Namespace, block: bytes, result: Re
     size, chunk = args.size_mib * MIB, args.chunk_mib * MIB
     pids = warm_up(server, block, result, _tus_warm_upload)
     timeout = MAX_PHASE_SECONDS - 60
-    burst_args = (server.port, server.headers, args.concurrency, size, chunk, block, timeout)
+    burst_args = (
+        *(server.port, server.headers, args.concurrency, size, chunk, block),
+        *(timeout, args.reconnect),
+    )
     answers = measure_burst(
         server, pids, tus_burst_process, burst_args, args.concurrency * size, result
     )
@@ -194,6 +198,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--size-mib", type=int, default=8)
     parser.add_argument("--chunk-mib", type=int, default=2, help="the size of each PATCH")
+    parser.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="send each tus request on a new connection (with 2 workers, a PATCH then often "
+        "reaches another worker than the one before)",
+    )
     return parser.parse_args()
 
 
@@ -237,9 +247,10 @@ def main() -> None:
     )
 
     print(tables(results, list(medians.values()), args.runs, BURST_COLUMNS))
+    connections = "a new connection each" if args.reconnect else "one connection per upload"
     legend = (
         f"{args.concurrency} uploads of {args.size_mib} MiB at once; tus rows: a POST, then "
-        f"PATCHes of {args.chunk_mib} MiB on one connection per upload; ok: uploads whose every "
+        f"PATCHes of {args.chunk_mib} MiB on {connections}; ok: uploads whose every "
         "request was taken (tus: the last PATCH answered 204 with the whole length as "
         "Upload-Offset; /upload: 201); intact: stored files whose SHA-256 matches a sent "
         "payload's; the other columns as in bench.uploads. Pages fetched every 20 ms during "
