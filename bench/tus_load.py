@@ -144,7 +144,8 @@ def tus_burst_process(
 
     async def run() -> list[Exchange]:
         jobs = [
-            tus_upload(port, creation, patches, timeout=timeout) for creation, patches in uploads
+            tus_upload(port, creation, patches, timeout=timeout, reconnect=reconnect)
+            for creation, patches in uploads
         ]
         return await asyncio.gather(*jobs)
 
