@@ -77,23 +77,26 @@ def sha256_hex(*pieces: bytes | memoryview) -> str:
 async def read_message(
     loop: asyncio.AbstractEventLoop, sock: socket.socket
 ) -> tuple[int, dict[bytes, bytes], bytes]:
-    """Status, headers (lower-case names) and body of one response, framed as HTTP/1.1 frames
-    it (no body for 1xx, 204 and 304; Content-Length; chunked; else up to the connection's end),
-    so that the connection can carry the next request."""
+    """Status, headers (lower-case names) and body of one final response (interim 1xx ones
+    skipped), framed as HTTP/1.1 frames it (no body for 204 and 304; Content-Length; chunked;
+    else up to the connection's end), so that the connection can carry the next request."""
     data = bytearray()
-    while b"\r\n\r\n" not in data:
-        chunk = await loop.sock_recv(sock, 65536)
-        if not chunk:
-            raise ConnectionError("closed before the response headers")
-        data += chunk
-    head, _, rest = bytes(data).partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
+    status = 100
+    while 100 <= status < 200:
+        while b"\r\n\r\n" not in data:
+            chunk = await loop.sock_recv(sock, 65536)
+            if not chunk:
+                raise ConnectionError("closed before the response headers")
+            data += chunk
+        head, _, rest = bytes(data).partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        data = bytearray(rest)
     headers = {}
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         headers[name.strip().lower()] = value.strip()
-    body = bytearray(rest)
-    if status < 200 or status in (204, 304):
+    body = data
+    if status in (204, 304):
         return status, headers, b""
     if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
         while (payload := _unchunk(bytes(body))) is None:
