@@ -57,6 +57,13 @@ ADDED_ENDPOINTS: dict[str, str] = {
     "health.health": "GET /healthz tells load balancers whether the worker can serve",
     "api_docs.openapi_json": "GET /openapi.json describes the JSON API in OpenAPI 3.1",
     "api_docs.page": "GET /api/docs shows that description as a page",
+    "tus.capabilities": "OPTIONS /files/ says what the resumable (tus) uploads support",
+    "tus.create": "POST /files/ creates a resumable upload",
+    "tus.upload_capabilities": "OPTIONS /files/<id> answers tus clients' CORS preflight",
+    "tus.status": "HEAD /files/<id> says where a resumable upload stands",
+    "tus.append": "PATCH /files/<id> sends bytes of a resumable upload",
+    "tus.terminate": "DELETE /files/<id> terminates a resumable upload",
+    "tus.overridden": "POST /files/<id> stands for X-HTTP-Method-Override's method",
 }
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
