@@ -108,12 +108,16 @@ def tus_phase(server: Server, args: argparse.Namespace, block: bytes, result: Re
     clear(server.upload_dir)
 
 
-def _install_tuspyserver() -> None:
-    """pip-install tuspyserver into this environment unless it is there already."""
-    if importlib.util.find_spec("tuspyserver") is None:
-        print(f"installing {TUSPYSERVER} with pip", file=sys.stderr, flush=True)
-        pip = [sys.executable, "-m", "pip", "install", "--quiet", TUSPYSERVER]
-        subprocess.run(pip, check=True)
+def _install_tuspyserver() -> str | None:
+    """pip-install tuspyserver into this environment unless it is there; why it cannot run,
+    if it cannot."""
+    if importlib.util.find_spec("tuspyserver") is not None:
+        return None
+    print(f"installing {TUSPYSERVER} with pip", file=sys.stderr, flush=True)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", TUSPYSERVER]
+    if subprocess.run(pip, check=False).returncode != 0:
+        return f"`pip install {TUSPYSERVER}` failed (above)"
+    return None
 
 
 def _install_tus_node() -> str | None:
@@ -124,7 +128,9 @@ def _install_tus_node() -> str | None:
     if not (TUS_NODE_DIR / "node_modules").is_dir():
         print("installing @tus/server with npm ci", file=sys.stderr, flush=True)
         npm = ["npm", "ci", "--no-audit", "--no-fund"]
-        subprocess.run(npm, cwd=TUS_NODE_DIR, check=True, stdout=subprocess.DEVNULL)
+        ran = subprocess.run(npm, cwd=TUS_NODE_DIR, check=False, stdout=subprocess.DEVNULL)
+        if ran.returncode != 0:
+            return f"`npm ci` in {TUS_NODE_DIR.relative_to(ROOT)} failed (above)"
     return None
 
 
@@ -211,12 +217,13 @@ def main() -> None:
     args = parse_args()
     labels: list[str] = args.servers
     skipped: dict[str, str] = {}
-    if "tus_node" in labels and (why := _install_tus_node()):
-        skipped["tus_node"] = why
-        print(f"tus_node skipped: {why}", file=sys.stderr, flush=True)
-    if "tuspyserver" in labels:
-        _install_tuspyserver()
+    for label, install in (("tus_node", _install_tus_node), ("tuspyserver", _install_tuspyserver)):
+        if label in labels and (why := install()):
+            skipped[label] = why
+            print(f"{label} skipped: {why}", file=sys.stderr, flush=True)
     labels = [label for label in labels if label not in skipped]
+    if not labels:
+        raise SystemExit("no server left to measure")
     block = os.urandom(8 * MIB)
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(exist_ok=True)
