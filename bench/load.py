@@ -28,18 +28,22 @@ MAX_PHASE_SECONDS = 600.0
 Exchange = tuple[int, bytes, float]
 
 
+def header_lines(port: int, lines: list[str], headers: dict[str, str]) -> bytes:
+    """A request's header lines after its request line: Host, ``lines``, then ``headers``."""
+    every = [f"Host: 127.0.0.1:{port}", *lines]
+    every += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(every) + "\r\n\r\n").encode()
+
+
 def upload_request(port: int, headers: dict[str, str], head: bytes, length: int) -> bytes:
     """The request line and headers of an upload of ``length`` body bytes, then ``head``."""
     lines = [
-        "POST /upload HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
         f"Content-Type: multipart/form-data; boundary={BOUNDARY.decode()}",
         f"Content-Length: {length}",
         "Accept: application/json",
         "Connection: close",
-        *(f"{name}: {value}" for name, value in headers.items()),
     ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + head
+    return b"POST /upload HTTP/1.1\r\n" + header_lines(port, lines, headers) + head
 
 
 def part_head(filename: str) -> bytes:
@@ -70,26 +74,64 @@ def sha256_hex(*pieces: bytes | memoryview) -> str:
     return digest.hexdigest()
 
 
-async def read_response(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> tuple[int, bytes]:
-    """Status and body of one response with a Content-Length (or ending with the connection)."""
+async def read_message(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    """Status, headers (lower-case names) and body of one final response (interim 1xx ones
+    skipped), framed as HTTP/1.1 frames it (no body for 204 and 304; Content-Length; chunked;
+    else up to the connection's end), so that the connection can carry the next request."""
     data = bytearray()
-    while b"\r\n\r\n" not in data:
-        chunk = await loop.sock_recv(sock, 65536)
-        if not chunk:
-            raise ConnectionError("closed before the response headers")
-        data += chunk
-    head, _, body = bytes(data).partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = None
+    status = 100
+    while 100 <= status < 200:
+        while b"\r\n\r\n" not in data:
+            chunk = await loop.sock_recv(sock, 65536)
+            if not chunk:
+                raise ConnectionError("closed before the response headers")
+            data += chunk
+        head, _, rest = bytes(data).partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        data = bytearray(rest)
+    headers = {}
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
+        headers[name.strip().lower()] = value.strip()
+    body = data
+    if status in (204, 304):
+        return status, headers, b""
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        while (payload := _unchunk(bytes(body))) is None:
+            chunk = await loop.sock_recv(sock, 65536)
+            if not chunk:
+                raise ConnectionError("closed inside a chunked body")
+            body += chunk
+        return status, headers, payload
+    length = int(headers[b"content-length"]) if b"content-length" in headers else None
     while length is None or len(body) < length:
         chunk = await loop.sock_recv(sock, 65536)
         if not chunk:
             break
         body += chunk
+    return status, headers, bytes(body)
+
+
+def _unchunk(data: bytes) -> bytes | None:
+    """The payload of a whole chunked body (no trailers), or None while it is not whole."""
+    pieces: list[bytes] = []
+    position = 0
+    while (line_end := data.find(b"\r\n", position)) >= 0:
+        size = int(data[position:line_end].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(pieces) if data.endswith(b"\r\n\r\n", line_end) else None
+        position = line_end + 2 + size + 2
+        if position > len(data):
+            return None
+        pieces.append(data[line_end + 2 : position - 2])
+    return None
+
+
+async def read_response(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> tuple[int, bytes]:
+    """Status and body of one response."""
+    status, _, body = await read_message(loop, sock)
     return status, body
 
 
@@ -162,9 +204,15 @@ def big_process(
     conn.send((result, started, time.perf_counter(), own_cpu_seconds() - cpu))
 
 
-def pages_process(port: int, stop: Event, conn: Connection) -> None:
-    """GET / every 20 ms on a new connection until told to stop; report (sent, latency, status)."""
-    request = f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+def page_request(port: int, method: str, path: str, headers: dict[str, str]) -> bytes:
+    """A request for a page (or another cheap answer) on a connection of its own."""
+    request_line = f"{method} {path} HTTP/1.1\r\n".encode()
+    return request_line + header_lines(port, ["Connection: close"], headers)
+
+
+def pages_process(port: int, request: bytes, stop: Event, conn: Connection) -> None:
+    """Send ``request`` every 20 ms on a new connection until told to stop; report (sent,
+    latency, status) of each."""
 
     async def run() -> list[tuple[float, float, int]]:
         samples = []

@@ -66,6 +66,9 @@ COLUMNS = [
     ("get_loadgen_cpu_share", "GET gen CPU", "{:.0%}"),
 ]
 
+# The burst's columns alone.
+BURST_COLUMNS = [column for column in COLUMNS if not column[0].startswith(("big_", "get_"))]
+
 LEGEND = """\
 Columns: MB/s, ok, pages, p50/p99 ms: the burst's aggregate rate, uploads answered 201, page
 fetches (GET / every 20 ms) during it and their latency; +MiB: growth of the server tree's RSS
@@ -84,19 +87,35 @@ def _cell(value: Any, template: str) -> str:
     return MISSING if value is None else template.format(value)
 
 
-def table(rows: list[Result]) -> str:
+def table(rows: list[Result], columns: list[tuple[str, str, str]] = COLUMNS) -> str:
     """A Markdown table with one row per result."""
-    cells = [[title for _, title, _ in COLUMNS]]
+    cells = [[title for _, title, _ in columns]]
     for row in rows:
         values = asdict(row)
-        cells.append([_cell(values[key], template) for key, _, template in COLUMNS])
-    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+        cells.append([_cell(values[key], template) for key, _, template in columns])
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     lines = [
         "| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) + " |"
         for line in cells
     ]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
+
+
+def tables(
+    results: list[Result], medians: list[Result], runs: int, columns: list[tuple[str, str, str]]
+) -> str:
+    """The table of every result, then that of the medians when there were several runs."""
+    text = table(results, columns)
+    if runs > 1:
+        text += f"\n\nMedians over {runs} runs:\n\n" + table(medians, columns)
+    return text
+
+
+def notes(results: list[Result]) -> str:
+    """The results' notes, a line each, under a heading; nothing if there are none."""
+    lines = [f"  {result.server}: {note}" for result in results for note in result.notes]
+    return "\n".join(["", "Notes:", *lines]) if lines else ""
 
 
 def _total_intact(values: list[str | None]) -> str | None:

@@ -40,6 +40,10 @@ SERVERS = (
     "flask_site_gunicorn",
 )
 
+# The tus servers that bench/tus_uploads.py compares quart_app's /files/ with.
+TUS_PEERS = ("tus_node", "tuspyserver")
+TUS_NODE_DIR = ROOT / "bench" / "peers" / "tus_node"
+
 
 @dataclass
 class Server:
@@ -55,6 +59,12 @@ class Server:
     stored: Content | None = "payload"
     answered: Content | None = None
     prepare: list[str] = field(default_factory=list)  # run once before each start
+    # What the pages fetched during a burst ask for (servers without pages: a cheap request of
+    # theirs), which also tells when the server is up; and the headers it needs.
+    page: tuple[str, str] = ("GET", "/")
+    page_headers: dict[str, str] = field(default_factory=dict)
+    # Suffixes of the files a store keeps beside the uploads (a tus server's upload state).
+    side_files: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
 
@@ -105,7 +115,19 @@ def make_server(label: str, workdir: Path) -> Server:
     tuned = [*hypercorn, "--config", str(ROOT / "hypercorn.toml")]
     # The project's hypercorn.toml serves with uvloop; quart_app/asgi.py sets this beside it.
     single_accept = {"UV_TCP_SINGLE_ACCEPT": "1"}
+    api_key = {"X-API-Key": API_KEY}
     gunicorn = [python, "-m", "gunicorn", *bind, "--workers", "2"]
+    uvicorn = [
+        python,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--workers",
+        "2",
+    ]
     match label:
         case "quart_app" | "quart_app_nofsync":
             env |= _site_env("QUART", workdir, label, upload_dir)
@@ -117,14 +139,12 @@ def make_server(label: str, workdir: Path) -> Server:
                 command,
                 env,
                 upload_dir,
-                {"X-API-Key": API_KEY},
+                api_key,
                 site_pages=label == "quart_app",
                 answered="payload",
             )
         case "fastapi_uvicorn":
-            uvicorn = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}"]
-            command = [*uvicorn, "--workers", "2", "bench.peers.fastapi_app:app"]
-            return Server(label, command, env, upload_dir)
+            return Server(label, [*uvicorn, "bench.peers.fastapi_app:app"], env, upload_dir)
         case "quart_streaming":
             return Server(label, [*hypercorn, "bench.peers.quart_streaming:app"], env, upload_dir)
         case "asgi_ceiling_write":
@@ -152,6 +172,29 @@ def make_server(label: str, workdir: Path) -> Server:
             # gunicorn's default 30 s worker timeout would kill the 1 GiB upload.
             command = [*gunicorn, "--timeout", "900", "bench.peers.flask_app:app"]
             return Server(label, command, env, upload_dir)
+        case "tus_node" | "tuspyserver":
+            # tus servers have no pages: the OPTIONS request that tells their capabilities
+            # stands for one (@tus/server lets it through without the key, as a CORS
+            # preflight; tuspyserver asks for it). Each keeps an upload's state in a file
+            # beside its bytes.
+            env["BENCH_API_KEY"] = api_key["X-API-Key"]
+            if label == "tus_node":
+                env["NODE_ENV"] = "production"
+                command = ["node", str(TUS_NODE_DIR / "server.mjs"), "{port}"]
+                page, side_file = ("OPTIONS", "/files"), ".json"
+            else:
+                command = [*uvicorn, "bench.peers.tuspy_app:app"]
+                page, side_file = ("OPTIONS", "/files/"), ".info"
+            return Server(
+                label,
+                command,
+                env,
+                upload_dir,
+                api_key,
+                page=page,
+                page_headers=api_key if label == "tuspyserver" else {},
+                side_files=(side_file,),
+            )
         case "flask_site_gunicorn":
             env |= _site_env("FLASK", workdir, label, upload_dir)
             # As `make serve-flask` runs it (access log included), with a worker per core.
@@ -162,14 +205,15 @@ def make_server(label: str, workdir: Path) -> Server:
             return Server(
                 label, command, env, upload_dir, uploads=False, site_pages=True, prepare=init_db
             )
-    raise ValueError(f"unknown server {label!r}; choose from {', '.join(SERVERS)}")
+    known = ", ".join((*SERVERS, *TUS_PEERS))
+    raise ValueError(f"unknown server {label!r}; choose from {known}")
 
 
-def _answers_page(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+def _answers_page(server: Server) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
     try:
-        connection.request("GET", "/")
-        return connection.getresponse().status == 200
+        connection.request(*server.page, headers=server.page_headers)
+        return 200 <= connection.getresponse().status < 300
     except OSError:
         return False
     finally:
@@ -178,7 +222,7 @@ def _answers_page(port: int) -> bool:
 
 @contextmanager
 def running(server: Server, log: Path) -> Iterator[Server]:
-    """Start the server, wait until it answers GET / with 200, stop it gracefully after."""
+    """Start the server, wait until its page answers 2xx, stop it gracefully after."""
     server.port = free_port()
     command = [part.replace("{port}", str(server.port)) for part in server.command]
     env = {**os.environ, **server.env}
@@ -192,7 +236,7 @@ def running(server: Server, log: Path) -> Iterator[Server]:
         )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while not _answers_page(server.port):
+        while not _answers_page(server):
             if server.process.poll() is not None:
                 raise RuntimeError(f"{server.label} exited; see {log}")
             if time.monotonic() > deadline:

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import uvloop
 
@@ -54,6 +55,7 @@ from .load import (
     burst_process,
     child,
     exchange,
+    page_request,
     pages_process,
     part_head,
     payload,
@@ -62,13 +64,15 @@ from .load import (
 )
 from .process_tree import MemorySampler, process_tree, settle_rss, tree_cpu_seconds
 from .report import (
+    COLUMNS,
     LEGEND,
     NOT_CHECKED,
     Result,
     judged_ratios,
     median_result,
+    notes,
     percentile,
-    table,
+    tables,
 )
 from .servers import ROOT, SERVERS, Content, Server, make_server, running
 
@@ -78,11 +82,11 @@ PHASES = ("burst", "big", "get")
 GET_PATHS = {"root": "/", "about": "/about"}
 
 
-def stored_digests(folder: Path) -> list[str]:
-    """The SHA-256 of every file stored in ``folder``."""
+def stored_digests(folder: Path, side_files: tuple[str, ...] = ()) -> list[str]:
+    """The SHA-256 of every file stored in ``folder``, less those ending in ``side_files``."""
     digests = []
     for path in sorted(folder.iterdir()):
-        if path.is_file() and not path.name.startswith("."):
+        if path.is_file() and not path.name.startswith(".") and not path.name.endswith(side_files):
             digest = hashlib.sha256()
             with path.open("rb") as file:
                 while chunk := file.read(MIB):
@@ -103,11 +107,11 @@ def answered_digest(status: int, body: bytes) -> str | None:
 
 
 def clear(folder: Path) -> None:
-    """Remove the stored uploads (and quart_app's metadata) between phases."""
+    """Remove the stored uploads (and quart_app's metadata and tus uploads) between phases."""
     for path in folder.iterdir():
         if path.is_file() and not path.name.startswith("."):
             path.unlink()
-        elif path.name == ".meta":
+        elif path.name in (".meta", ".tus"):
             shutil.rmtree(path)
             path.mkdir()
 
@@ -123,7 +127,7 @@ def intact(
     passed = []
     if server.stored:
         want = expected(server.stored)
-        got = stored_digests(server.upload_dir)
+        got = stored_digests(server.upload_dir, server.side_files)
         passed.append((Counter(got) & Counter(want)).total())
         if sorted(got) != sorted(want):
             notes.append(f"{phase}: stored {len(got)} files, digests differ from the sent")
@@ -136,13 +140,24 @@ def intact(
     return f"{min(passed)}/{len(answers)}" if passed else NOT_CHECKED
 
 
-def warm_up(server: Server, block: bytes, result: Result) -> list[int]:
-    """A few small uploads, then the server's processes."""
+def _multipart_upload(server: Server, block: bytes) -> int:
+    """One small upload to /upload; its status."""
     body = part_head("warm.bin") + payload(10_000, 64 * 1024, block) + TAIL
     request = upload_request(server.port, server.headers, b"", len(body)) + body
+    status, _, _ = uvloop.run(exchange(server.port, [request], timeout=30))
+    return status
+
+
+def warm_up(
+    server: Server,
+    block: bytes,
+    result: Result,
+    upload: Callable[[Server, bytes], int] = _multipart_upload,
+) -> list[int]:
+    """A few small uploads, then the server's processes."""
     for _ in range(4):
-        status, _, _ = uvloop.run(exchange(server.port, [request], timeout=30))
-        if status != 201:
+        status = upload(server, block)
+        if not 200 <= status < 300:
             result.notes.append(f"warm-up upload answered {status}")
     clear(server.upload_dir)
     # What earlier phases (of any server) left for the kernel to write goes to disk now, so
@@ -152,41 +167,42 @@ def warm_up(server: Server, block: bytes, result: Result) -> list[int]:
     return process_tree(server.process.pid)
 
 
-def burst_phase(server: Server, args: argparse.Namespace, block: bytes, result: Result) -> None:
-    """CONCURRENCY uploads at once while a page is fetched every 20 ms."""
-    size = args.size_mib * MIB
-    pids = warm_up(server, block, result)
+def measure_burst(
+    server: Server,
+    pids: list[int],
+    burst: Callable[..., None],
+    burst_args: tuple[Any, ...],
+    sent_bytes: int,
+    result: Result,
+) -> list[Exchange]:
+    """Run ``burst(*burst_args, pipe)`` in a child while a page is fetched every 20 ms; fill in
+    ``result``'s rate, pages, memory and CPU figures; return the burst's answers."""
     baseline = settle_rss(pids)
-
-    @functools.cache
-    def expected(content: Content) -> list[str]:
-        if content == "payload":
-            return [sha256_hex(payload(i, size, block)) for i in range(args.concurrency)]
-        return [sha256_hex(burst_body(i, size, block)) for i in range(args.concurrency)]
-
+    answers: list[Exchange]
     stop = mp.get_context("fork").Event()
-    burst_args = (server.port, server.headers, args.concurrency, size, block)
+    page = page_request(server.port, *server.page, server.page_headers)
     with (
-        child(burst_process, *burst_args) as burst,
-        child(pages_process, server.port, stop) as pages,
+        child(burst, *burst_args) as loader,
+        child(pages_process, server.port, page, stop) as pages,
         MemorySampler(pids) as memory,
     ):
         time.sleep(0.2)  # a few quiet page fetches first
         cpu_before = tree_cpu_seconds(pids)
-        burst.send("go")
-        if not burst.poll(MAX_PHASE_SECONDS):
+        loader.send("go")
+        if not loader.poll(MAX_PHASE_SECONDS):
             raise RuntimeError("burst did not finish")
-        answers, started, ended, loadgen_cpu = burst.recv()
+        answers, started, ended, loadgen_cpu = loader.recv()
         server_cpu = tree_cpu_seconds(pids) - cpu_before
         stop.set()
         samples = pages.recv()
     wall = ended - started
-    sent_gb = args.concurrency * size / 1e9
+    sent_gb = sent_bytes / 1e9
     result.burst_seconds = wall
-    result.burst_ok = sum(1 for status, _, _ in answers if status == 201)
     result.burst_mb_s = sent_gb * 1000 / wall
     during = [seconds * 1000 for sent, seconds, _ in samples if started <= sent <= ended]
-    failed_pages = sum(1 for sent, _, status in samples if started <= sent and status != 200)
+    failed_pages = sum(
+        1 for sent, _, status in samples if started <= sent and not 200 <= status < 300
+    )
     if failed_pages:
         result.notes.append(f"{failed_pages} page fetches failed")
     result.pages = len(during)
@@ -199,6 +215,25 @@ def burst_phase(server: Server, args: argparse.Namespace, block: bytes, result: 
     result.burst_cpu_s_per_gb = server_cpu / sent_gb
     result.server_cpu_share = server_cpu / (wall * CORES)
     result.loadgen_cpu_share = loadgen_cpu / (wall * CORES)
+    return answers
+
+
+def burst_phase(server: Server, args: argparse.Namespace, block: bytes, result: Result) -> None:
+    """CONCURRENCY uploads at once while a page is fetched every 20 ms."""
+    size = args.size_mib * MIB
+    pids = warm_up(server, block, result)
+
+    @functools.cache
+    def expected(content: Content) -> list[str]:
+        if content == "payload":
+            return [sha256_hex(payload(i, size, block)) for i in range(args.concurrency)]
+        return [sha256_hex(burst_body(i, size, block)) for i in range(args.concurrency)]
+
+    burst_args = (server.port, server.headers, args.concurrency, size, block)
+    answers = measure_burst(
+        server, pids, burst_process, burst_args, args.concurrency * size, result
+    )
+    result.burst_ok = sum(1 for status, _, _ in answers if status == 201)
     result.burst_intact = intact(server, expected, answers, result.notes, "burst")
     clear(server.upload_dir)
 
@@ -317,7 +352,7 @@ def run_server(server: Server, args: argparse.Namespace, block: bytes, log: Path
     return result
 
 
-def _names(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+def name_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
     def parse(value: str) -> list[str]:
         names = [name.strip() for name in value.split(",") if name.strip()]
         unknown = [name for name in names if name not in choices]
@@ -340,8 +375,8 @@ def _positive(value: str) -> float:
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--servers", type=_names(SERVERS), default=list(SERVERS))
-    parser.add_argument("--phases", type=_names(PHASES), default=list(PHASES))
+    parser.add_argument("--servers", type=name_list(SERVERS), default=list(SERVERS))
+    parser.add_argument("--phases", type=name_list(PHASES), default=list(PHASES))
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--size-mib", type=int, default=8)
@@ -385,16 +420,12 @@ def main() -> None:
         )
     )
 
-    print(table(results))
-    if args.runs > 1:
-        print(f"\nMedians over {args.runs} runs:\n")
-        print(table(list(medians.values())))
+    print(tables(results, list(medians.values()), args.runs, COLUMNS))
     print(f"\n{LEGEND}\n\nIntegrity checked:")
     for label, checked in integrity.items():
         print(f"  {label}: {checked}")
-    notes = [f"  {r.server}: {note}" for r in results for note in r.notes]
-    if notes:
-        print("\nNotes:", *notes, sep="\n")
+    if text := notes(results):
+        print(text)
     print(
         "\nRatios the project is judged by (medians of this run; — where a figure was not"
         "\nmeasured: quart_app_nofsync has no GET phase, its pages being quart_app's):"
