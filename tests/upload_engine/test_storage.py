@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -135,13 +136,16 @@ async def test_open_cancelled_while_opening_closes_the_file(
     store: UploadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = await store_bytes(store, "a.txt", b"x")
-    started, release = threading.Event(), threading.Event()
+    started, release, returned = threading.Event(), threading.Event(), threading.Event()
     open_blocking = UploadStore._open_blocking
 
     def held_open(self: UploadStore, name: str) -> object:
         started.set()
         release.wait(10)
-        return open_blocking(self, name)
+        try:
+            return open_blocking(self, name)
+        finally:
+            returned.set()
 
     monkeypatch.setattr(UploadStore, "_open_blocking", held_open)
     opening = asyncio.ensure_future(store.open(name))
@@ -150,6 +154,8 @@ async def test_open_cancelled_while_opening_closes_the_file(
     release.set()
     with pytest.raises(asyncio.CancelledError):
         await opening
+    # The caller is cancelled before the thread opens the file: wait for it to have opened.
+    assert await asyncio.to_thread(returned.wait, 10)
     for _ in range(500):
         if not descriptors_open_under(store.root):
             break
@@ -309,6 +315,14 @@ async def finished(store: UploadStore, name: str, content: bytes) -> TempUpload:
     return upload
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the store never got there")
+
+
 async def commits_held_back(
     store: UploadStore, groups: list[list[TempUpload]]
 ) -> list[list[StoredFile] | BaseException]:
@@ -324,9 +338,17 @@ async def commits_held_back(
     holder = asyncio.ensure_future(asyncio.to_thread(hold_the_lock))
     await asyncio.to_thread(committing.wait, 10)
     commits = [asyncio.ensure_future(store.commit(groups[0]))]
-    await asyncio.sleep(0.1)  # the first has begun: it waits for the lock in a thread
+    # The first has begun (taken from the queue, it waits for the lock in a thread) ...
+    await until(
+        lambda: (
+            store._committer is not None
+            and not store._committer.done()
+            and not store._waiting_commits
+        )
+    )
     commits += [asyncio.ensure_future(store.commit(group)) for group in groups[1:]]
-    await asyncio.sleep(0.1)
+    # ... and the others queue behind it.
+    await until(lambda: len(store._waiting_commits) == len(groups) - 1)
     release.set()
     await holder
     return await asyncio.gather(*commits, return_exceptions=True)
