@@ -137,9 +137,15 @@ def tear_offset_record(uploads_dir: Path, location: str, offset: int) -> None:
     path.write_bytes(bytes(raw))
 
 
+@pytest.mark.parametrize(
+    ("torn", "kept"),
+    [((6,), 3), ((6, 3), 0)],
+    ids=["newest-torn", "both-torn"],
+)
 async def test_a_torn_offset_record_falls_back_to_the_offset_before_it(
-    tmp_path: Path, uploads_dir: Path
+    tmp_path: Path, uploads_dir: Path, torn: tuple[int, ...], kept: int
 ) -> None:
+    content = b"abcdefghi"
     first = fresh_app(tmp_path)
     async with first.test_app():
         client = first.test_client()
@@ -147,35 +153,18 @@ async def test_a_torn_offset_record_falls_back_to_the_offset_before_it(
         assert (await client.patch(location, headers=chunk(0), data=b"abc")).status_code == 204
         assert (await client.patch(location, headers=chunk(3), data=b"DEF")).status_code == 204
     # A crash tore the record of offset 6: the other slot still holds 3, whose bytes are
-    # durable; the bytes after it are cut off by the next PATCH.
-    tear_offset_record(uploads_dir, location, 6)
+    # durable; with both torn, the state file's 0 is. Bytes past it are cut off by the next PATCH.
+    for offset in torn:
+        tear_offset_record(uploads_dir, location, offset)
     second = fresh_app(tmp_path)
     async with second.test_app():
         client = second.test_client()
-        assert (await client.head(location, headers=TUS_AUTH)).headers["Upload-Offset"] == "3"
+        status = await client.head(location, headers=TUS_AUTH)
+        assert status.headers["Upload-Offset"] == str(kept)
         assert (await client.patch(location, headers=chunk(6), data=b"x")).status_code == 409
-        rest = await client.patch(location, headers=chunk(3), data=b"defghi")
+        rest = await client.patch(location, headers=chunk(kept), data=content[kept:])
         assert rest.status_code == 204
-        assert await stored_digest(second) == hashlib.sha256(b"abcdefghi").hexdigest()
-
-
-async def test_both_offset_records_torn_fall_back_to_the_state_file(
-    tmp_path: Path, uploads_dir: Path
-) -> None:
-    first = fresh_app(tmp_path)
-    async with first.test_app():
-        client = first.test_client()
-        location = (await client.post("/files/", headers=creation(4))).headers["Location"]
-        assert (await client.patch(location, headers=chunk(0), data=b"ab")).status_code == 204
-        assert (await client.patch(location, headers=chunk(2), data=b"c")).status_code == 204
-    tear_offset_record(uploads_dir, location, 3)
-    tear_offset_record(uploads_dir, location, 2)
-    second = fresh_app(tmp_path)
-    async with second.test_app():
-        client = second.test_client()
-        assert (await client.head(location, headers=TUS_AUTH)).headers["Upload-Offset"] == "0"
-        assert (await client.patch(location, headers=chunk(0), data=b"wxyz")).status_code == 204
-        assert await stored_digest(second) == hashlib.sha256(b"wxyz").hexdigest()
+        assert await stored_digest(second) == hashlib.sha256(content).hexdigest()
 
 
 async def test_a_creation_whose_state_the_crash_cut_short_leaves_nothing(
@@ -234,15 +223,11 @@ async def test_a_state_that_cannot_be_recorded_after_publication_is_removed(
     tmp_path: Path, uploads_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = fresh_app(tmp_path, UPLOAD_QUOTA=100)
-
-    def full_disk(self: ResumableStore, upload: resumable.ResumableUpload) -> None:
-        raise disk_full_error()
-
     async with app.test_app():
         client = app.test_client()
         location = (await client.post("/files/", headers=creation(3))).headers["Location"]
         with monkeypatch.context() as patched:
-            patched.setattr(ResumableStore, "_write_state", full_disk)
+            patched.setattr(ResumableStore, "_write_state", no_space)
             published = await client.patch(location, headers=chunk(0), data=b"abc")
         assert published.status_code == 204, "the file is published all the same"
         assert await stored_digest(app) == hashlib.sha256(b"abc").hexdigest()
