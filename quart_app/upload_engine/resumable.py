@@ -556,7 +556,7 @@ class ResumableStore:
         descriptor = os.open(self._path(upload.id, ".offset"), os.O_RDWR | os.O_CLOEXEC)
         try:
             slots = [_read_offset_slot(descriptor, position) for position in _OFFSET_SLOTS]
-            newest = max(range(len(slots)), key=lambda index: slots[index] or -1)
+            newest = max(range(len(slots)), key=lambda index: _or_none_first(slots[index]))
             record = _OFFSET_RECORD.pack(_OFFSET_TAG, upload.offset)
             record += _OFFSET_CHECK.pack(zlib.crc32(record))
             position = _OFFSET_SLOTS[1 - newest]
@@ -700,6 +700,10 @@ def _read_offset_slot(descriptor: int, position: int) -> int | None:
     if tag != _OFFSET_TAG or _OFFSET_CHECK.unpack(check)[0] != zlib.crc32(record):
         return None  # never written, or torn by a crash
     return int(offset)
+
+
+def _or_none_first(offset: int | None) -> int:
+    return -1 if offset is None else offset
 
 
 def _read_offset(path: Path) -> int | None:
