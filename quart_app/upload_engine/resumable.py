@@ -1,23 +1,28 @@
 """Resumable uploads (the state behind tus): kept on disk across requests, workers and restarts.
 
-Each upload has three files in the store's ``.tus/`` folder, which the store never lists:
-``<id>.json`` (its state, replaced whole at each change), ``<id>.data`` (the bytes received;
-any past the recorded offset were never acknowledged and are cut off before the next write)
-and ``<id>.lock`` (``flock``-ed by the one request writing to it, in whichever worker). Its
-length is reserved in the store's usage ledger from creation until it is published,
-terminated or expired; recovery recounts the reservations from the state files.
+Each upload has four files in the store's ``.tus/`` folder, which the store never lists:
+``<id>.json`` (its state, replaced whole when anything but the offset changes),
+``<id>.offset`` (the offset each request recorded, rewritten in place in one of two
+checksummed slots), ``<id>.data`` (the bytes received; any past the recorded offset were
+never acknowledged and are cut off before the next write) and ``<id>.lock`` (``flock``-ed
+by the one request writing to it, in whichever worker). Its length is reserved in the
+store's usage ledger from creation until it is published, terminated or expired; recovery
+recounts the reservations from the state files.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import re
 import secrets
+import struct
 import time
+import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
@@ -29,6 +34,7 @@ from .cancel_safe import acquire_in_thread
 from .durable_files import (
     create_exclusive,
     fsync_directory,
+    fsync_file,
     full_disk_as_507,
     log,
     sync_and_close,
@@ -61,6 +67,15 @@ _SETTLE_SECONDS: Final = 2.0
 _SETTLE_POLL: Final = 0.02
 # A deferred-length upload reserves quota this far ahead of its bytes, a step at a time.
 _RESERVATION_STEP: Final = 8 * MIB
+# The files beside each upload's state, created with it and removed with it.
+_COMPANIONS: Final = (".data", ".offset", ".lock")
+# An offset record: a tag, the offset and the CRC-32 of both. Two slots, each in its own
+# block, written alternately: a write torn by a crash spoils only the slot it was writing,
+# and the other still holds the offset recorded before it.
+_OFFSET_RECORD: Final = struct.Struct("<4sQ")
+_OFFSET_CHECK: Final = struct.Struct("<I")
+_OFFSET_TAG: Final = b"tus1"
+_OFFSET_SLOTS: Final = (0, 4096)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -243,19 +258,19 @@ class ResumableStore:
                 metadata=metadata,
                 expected_sha256=expected_sha256,
             )
-            try:
-                digest = await asyncio.to_thread(self._join_blocking, final, parts)
-            except BaseException:
-                await asyncio.shield(self._remove(final))
-                raise
-            # The parts' reservations pass to the whole, in one change of the ledger.
-            final = replace(final, length=length, offset=length, reserved=length)
-            reserved = sum(part.reserved for part in parts)
-            await asyncio.to_thread(self._take_over_blocking, final, parts, length - reserved)
-            self._hashes[final.id] = (length, digest)
-        upload, stored = await self._publish(final)
-        assert stored is not None
-        return upload, stored
+            # Held until its state says it is published, as a PATCH that finishes one is.
+            async with self._writing(final.id):
+                try:
+                    digest = await asyncio.to_thread(self._join_blocking, final, parts)
+                except BaseException:
+                    await asyncio.shield(self._remove(final))
+                    raise
+                # The parts' reservations pass to the whole, in one change of the ledger.
+                final = replace(final, length=length, offset=length, reserved=length)
+                reserved = sum(part.reserved for part in parts)
+                await asyncio.to_thread(self._take_over_blocking, final, parts, length - reserved)
+                self._hashes[final.id] = (length, digest)
+                return await self._publish(final)
 
     async def terminate(self, upload_id: str) -> None:
         """Remove the upload and release its reservation; 404 if there is none."""
@@ -435,7 +450,7 @@ class ResumableStore:
         with full_disk_as_507():
             await closing
             if kept.offset != upload.offset:
-                await asyncio.to_thread(self._write_state, kept)
+                await asyncio.to_thread(self._write_offset, kept)
         if digest is not None:
             self._hashes[upload.id] = (kept.offset, digest)
         return kept
@@ -460,20 +475,27 @@ class ResumableStore:
             content_type=upload.content_type,
             writing=self.store.writing,
         )
-        published: list[ResumableUpload] = []
-
-        def record(stored: StoredFile) -> None:
-            published.append(replace(upload, reserved=0, stored_name=stored.name))
-            self._write_state(published[0])
-
-        received.on_publish = record
         try:
             [stored] = await self.store.commit([received])
         except BaseException:
             # The commit took the received file with it: nothing of the upload is kept.
             await asyncio.shield(self._remove(upload))
             raise
-        return published[0], stored
+        published = replace(upload, reserved=0, stored_name=stored.name)
+        # After the store's lock, not under it: the commit's journal already decided the
+        # publication, and recovery recognises it by the data file's links (_recover_one).
+        await asyncio.shield(asyncio.to_thread(self._record_published, published))
+        return published, stored
+
+    def _record_published(self, upload: ResumableUpload) -> None:
+        try:
+            self._write_state(upload)
+        except OSError:
+            # Its state would still say unpublished and reserved, which is wrong now:
+            # rather no record (404) than one that publishes the file a second time.
+            log.exception("Recording that upload %s was published failed", upload.id)
+            for suffix in (".json", *_COMPANIONS):
+                self._path(upload.id, suffix).unlink(missing_ok=True)
 
     async def _remove(self, upload: ResumableUpload) -> None:
         self._hashes.pop(upload.id, None)
@@ -482,42 +504,82 @@ class ResumableStore:
     def _remove_blocking(self, upload: ResumableUpload) -> None:
         state = self._path(upload.id, ".json")
         self.store.reserve_blocking(-upload.reserved, partial(state.unlink, missing_ok=True))
-        for suffix in (".data", ".lock"):
+        for suffix in _COMPANIONS:
             self._path(upload.id, suffix).unlink(missing_ok=True)
 
     def _create_blocking(self, upload: ResumableUpload) -> None:
+        state = self._path(upload.id, ".json")
+
         def record() -> None:
-            # All three files appear under the store's lock, so that a worker starting
-            # meanwhile never takes them for the leftovers of a crash.
+            # All four files appear under the store's lock, so that a worker starting
+            # meanwhile never takes them for the leftovers of a crash. The state is a new
+            # file: no temp file and rename, and no fsync while the lock is held.
             try:
-                for suffix in (".data", ".lock"):
+                for suffix in _COMPANIONS:
                     os.close(create_exclusive(self._path(upload.id, suffix)))
-                self._write_state(upload)
+                write_new(state, _encode(upload), fsync=False)
             except BaseException:
-                for suffix in (".data", ".lock"):
+                for suffix in _COMPANIONS:
                     self._path(upload.id, suffix).unlink(missing_ok=True)
                 raise
 
         self.store.reserve_blocking(upload.reserved, record)
+        if not self.store.fsync:
+            return
+        try:
+            # Concurrent creations flush together here instead of one by one under the lock;
+            # a crash before this leaves a state that is missing or unreadable, and recovery
+            # removes the rest as leftovers.
+            with full_disk_as_507():
+                fsync_file(state)
+                fsync_directory(self.folder)
+        except BaseException:
+            self._remove_blocking(upload)
+            raise
 
     def _write_state(self, upload: ResumableUpload) -> None:
         """Replace the upload's state file whole (durably, with the store's fsync)."""
         state = self._path(upload.id, ".json")
         fresh = self._path(upload.id, ".json.new")
         fresh.unlink(missing_ok=True)
-        write_new(fresh, json.dumps(asdict(upload)).encode(), fsync=self.store.fsync)
+        write_new(fresh, _encode(upload), fsync=self.store.fsync)
         os.replace(fresh, state)
         if self.store.fsync:
             fsync_directory(self.folder)
+
+    def _write_offset(self, upload: ResumableUpload) -> None:
+        """Record the upload's new offset in place: one write and one fdatasync, no rename.
+
+        It goes in the slot that does not hold the newest offset, so that a torn write
+        leaves that one readable.
+        """
+        descriptor = os.open(self._path(upload.id, ".offset"), os.O_RDWR | os.O_CLOEXEC)
+        try:
+            slots = [_read_offset_slot(descriptor, position) for position in _OFFSET_SLOTS]
+            newest = max(range(len(slots)), key=lambda index: _or_none_first(slots[index]))
+            record = _OFFSET_RECORD.pack(_OFFSET_TAG, upload.offset)
+            record += _OFFSET_CHECK.pack(zlib.crc32(record))
+            position = _OFFSET_SLOTS[1 - newest]
+            if os.pwrite(descriptor, record, position) != len(record):
+                raise OSError(errno.EIO, f"short write to the offset of {upload.id}")
+            if self.store.fsync:
+                os.fdatasync(descriptor)
+        finally:
+            os.close(descriptor)
 
     def _read_state(self, upload_id: str) -> ResumableUpload | None:
         if not _ID.fullmatch(upload_id):
             return None
         try:
             raw: dict[str, Any] = json.loads(self._path(upload_id, ".json").read_bytes())
-            return ResumableUpload(**raw)
+            upload = ResumableUpload(**raw)
         except (FileNotFoundError, TypeError, ValueError):
             return None
+        recorded = _read_offset(self._path(upload_id, ".offset"))
+        # Offsets only grow; the state file holds the one at its last rewrite.
+        if recorded is not None and recorded > upload.offset:
+            upload = replace(upload, offset=recorded)
+        return upload
 
     def _join_blocking(self, final: ResumableUpload, parts: Sequence[ResumableUpload]) -> Any:
         digest = hashlib.sha256()
@@ -548,7 +610,7 @@ class ResumableStore:
         self.store.reserve_blocking(extra, record)
         for part in parts:
             self._hashes.pop(part.id, None)
-            for suffix in (".data", ".lock"):
+            for suffix in _COMPANIONS:
                 self._path(part.id, suffix).unlink(missing_ok=True)
 
     def _sweep_blocking(self, now: float) -> int:
@@ -583,10 +645,11 @@ class ResumableStore:
             if upload is None:
                 continue
             known.add(upload.id)
-            # One that a live worker is writing to is as that worker leaves it.
+            # One that a live worker is writing to is as that worker leaves it; if its
+            # commit is done, that worker is about to record it, and its reservation is gone.
             if _lock_is_free(self._path(upload.id, ".lock")):
                 reserved += self._recover_one(upload)
-            else:
+            elif not _published_before_its_state(upload, _links(self._path(upload.id, ".data"))):
                 reserved += upload.reserved
         for entry in os.scandir(self.folder):
             upload_id = entry.name.partition(".")[0]
@@ -598,15 +661,12 @@ class ResumableStore:
 
     def _recover_one(self, upload: ResumableUpload) -> int:
         data = self._path(upload.id, ".data")
-        try:
-            links = os.stat(data).st_nlink
-        except FileNotFoundError:
-            links = 0
+        links = _links(data)
         if upload.stored_name is not None:
             data.unlink(missing_ok=True)
             return 0
-        if upload.finished and links != 1 and not upload.partial:
-            # Published, and the crash came before the state said so.
+        if _published_before_its_state(upload, links):
+            # The crash came between the commit and the state saying so.
             data.unlink(missing_ok=True)
             self._write_state(replace(upload, reserved=0, stored_name=""))
             return 0
@@ -625,6 +685,54 @@ class _Appending:
     descriptor: int
     received: int = 0
     write_failed: bool = False
+
+
+def _encode(upload: ResumableUpload) -> bytes:
+    return json.dumps(asdict(upload)).encode()
+
+
+def _read_offset_slot(descriptor: int, position: int) -> int | None:
+    raw = os.pread(descriptor, _OFFSET_RECORD.size + _OFFSET_CHECK.size, position)
+    if len(raw) != _OFFSET_RECORD.size + _OFFSET_CHECK.size:
+        return None
+    record, check = raw[: _OFFSET_RECORD.size], raw[_OFFSET_RECORD.size :]
+    tag, offset = _OFFSET_RECORD.unpack(record)
+    if tag != _OFFSET_TAG or _OFFSET_CHECK.unpack(check)[0] != zlib.crc32(record):
+        return None  # never written, or torn by a crash
+    return int(offset)
+
+
+def _or_none_first(offset: int | None) -> int:
+    return -1 if offset is None else offset
+
+
+def _read_offset(path: Path) -> int | None:
+    """The newest offset recorded whole in ``path``, or ``None``."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        recorded = [_read_offset_slot(descriptor, position) for position in _OFFSET_SLOTS]
+    finally:
+        os.close(descriptor)
+    return max((offset for offset in recorded if offset is not None), default=None)
+
+
+def _links(path: Path) -> int:
+    try:
+        return os.stat(path).st_nlink
+    except FileNotFoundError:
+        return 0
+
+
+def _published_before_its_state(upload: ResumableUpload, links: int) -> bool:
+    """Whether the store's commit published the upload and its state does not say so yet.
+
+    Under the store's lock a commit is either undone or done: its data file is then linked
+    into the store (a second link) or already unlinked from ``.tus/`` (none).
+    """
+    return upload.stored_name is None and upload.finished and not upload.partial and links != 1
 
 
 def _has_expired(upload: ResumableUpload, now: float) -> bool:

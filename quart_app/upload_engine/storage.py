@@ -421,9 +421,6 @@ class UploadStore:
             if self.fsync:
                 fsync_directory(self._meta_dir)
                 fsync_directory(self.root)
-            for upload, file in zip(uploads, stored, strict=True):
-                if upload.on_publish is not None:
-                    upload.on_publish(file)
             self._write_usage(usage_after)
         except BaseException:
             if self._roll_back(names, linked):

@@ -7,12 +7,12 @@ import fcntl
 import hashlib
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .cancel_safe import acquire_in_thread
 from .durable_files import (
@@ -24,9 +24,6 @@ from .durable_files import (
 )
 from .errors import DigestMismatchError
 from .writer_thread import WriterThread
-
-if TYPE_CHECKING:
-    from .storage import StoredFile
 
 _TEMP_SUFFIX: Final = ".part"
 _OWNER_SUFFIX: Final = ".owner"
@@ -152,8 +149,6 @@ class TempUpload:
         self.sha256 = ""
         # Bytes of it already reserved in the store's ledger (a resumable upload's).
         self.reserved = 0
-        # Run under the store's lock once the file is published, before the commit ends.
-        self.on_publish: Callable[[StoredFile], None] | None = None
         self._descriptor: int | None = descriptor
         self._hash = hashlib.sha256()
         self._writing = writing
