@@ -172,12 +172,7 @@ class ResumableStore:
 
     async def get(self, upload_id: str) -> ResumableUpload:
         """The upload's state; 404 if there is none, 410 if it expired."""
-        upload = await asyncio.to_thread(self._read_state, upload_id)
-        if upload is None:
-            raise UploadNotFoundError()
-        if _has_expired(upload, time.time()) and upload.stored_name is None:
-            raise UploadGoneError()
-        return upload
+        return _current(await asyncio.to_thread(self._read_state, upload_id))
 
     async def settled(self, upload_id: str) -> ResumableUpload:
         """The upload's state once no request is writing to it (or after a short wait)."""
@@ -208,8 +203,8 @@ class ResumableStore:
         state and, when this request finished it, the stored file.
         """
         shutdown = shutdown or Shutdown()
-        async with self._writing(upload_id):
-            upload = await self.get(upload_id)
+        async with self._writing(upload_id) as found:
+            upload = _current(found)
             if upload.offset != offset:
                 raise UploadOffsetMismatchError(
                     f"The upload is at offset {upload.offset}, not {offset}."
@@ -274,8 +269,7 @@ class ResumableStore:
 
     async def terminate(self, upload_id: str) -> None:
         """Remove the upload and release its reservation; 404 if there is none."""
-        async with self._writing(upload_id):
-            upload = await asyncio.to_thread(self._read_state, upload_id)
+        async with self._writing(upload_id) as upload:
             if upload is None:
                 raise UploadNotFoundError()
             await self._remove(upload)
@@ -292,16 +286,26 @@ class ResumableStore:
         return self.folder / f"{upload_id}{suffix}"
 
     @asynccontextmanager
-    async def _writing(self, upload_id: str) -> AsyncIterator[None]:
+    async def _writing(self, upload_id: str) -> AsyncIterator[ResumableUpload | None]:
+        """Hold the upload's lock; yields its state as read under the lock (or ``None``)."""
         if not _ID.fullmatch(upload_id):
             raise UploadNotFoundError()
-        descriptor = await acquire_in_thread(
-            partial(_lock_nowait, self._path(upload_id, ".lock")), os.close
+        # One hand-off to a thread for both: each costs more CPU than the work it carries.
+        descriptor, upload = await acquire_in_thread(
+            partial(self._lock_and_read, upload_id), _release_lock
         )
         try:
-            yield
+            yield upload
         finally:
             os.close(descriptor)
+
+    def _lock_and_read(self, upload_id: str) -> tuple[int, ResumableUpload | None]:
+        descriptor = _lock_nowait(self._path(upload_id, ".lock"))
+        try:
+            return descriptor, self._read_state(upload_id)
+        except BaseException:
+            os.close(descriptor)
+            raise
 
     @asynccontextmanager
     async def _all_writing(self, upload_ids: Sequence[str]) -> AsyncIterator[None]:
@@ -433,24 +437,25 @@ class ResumableStore:
     async def _keep(self, appending: _Appending, digest: Any) -> ResumableUpload:
         """Make the bytes received durable, then record the offset that covers them."""
         fsync = self.store.writing.fsync
-        closing = (
-            asyncio.get_running_loop().run_in_executor(
-                self.store.writing.flush_executor,
-                partial(sync_and_close, appending.descriptor, fsync=True),
-            )
-            if fsync
-            else self.store.writing.writer.submit(
-                partial(sync_and_close, appending.descriptor, fsync=False)
-            )
-        )
         upload = appending.upload
         kept = replace(upload, offset=upload.offset + appending.received)
+        # One thread call: the offset is written only once the data's fsync has returned.
+        keeping = partial(
+            self._sync_then_record,
+            appending.descriptor,
+            kept if kept.offset != upload.offset else None,
+        )
+        closing = (
+            asyncio.get_running_loop().run_in_executor(
+                self.store.writing.flush_executor, partial(keeping, fsync=True)
+            )
+            if fsync
+            else self.store.writing.writer.submit(partial(keeping, fsync=False))
+        )
         self._hashes.pop(upload.id, None)
         # On failure the offset on disk is still the one before this request: it stays true.
         with full_disk_as_507():
             await closing
-            if kept.offset != upload.offset:
-                await asyncio.to_thread(self._write_offset, kept)
         if digest is not None:
             self._hashes[upload.id] = (kept.offset, digest)
         return kept
@@ -546,6 +551,13 @@ class ResumableStore:
         os.replace(fresh, state)
         if self.store.fsync:
             fsync_directory(self.folder)
+
+    def _sync_then_record(
+        self, descriptor: int, kept: ResumableUpload | None, *, fsync: bool
+    ) -> None:
+        sync_and_close(descriptor, fsync=fsync)
+        if kept is not None:
+            self._write_offset(kept)
 
     def _write_offset(self, upload: ResumableUpload) -> None:
         """Record the upload's new offset in place: one write and one fdatasync, no rename.
@@ -733,6 +745,19 @@ def _published_before_its_state(upload: ResumableUpload, links: int) -> bool:
     into the store (a second link) or already unlinked from ``.tus/`` (none).
     """
     return upload.stored_name is None and upload.finished and not upload.partial and links != 1
+
+
+def _current(upload: ResumableUpload | None) -> ResumableUpload:
+    """``upload`` if it exists and has not expired; 404 or 410 otherwise."""
+    if upload is None:
+        raise UploadNotFoundError()
+    if _has_expired(upload, time.time()) and upload.stored_name is None:
+        raise UploadGoneError()
+    return upload
+
+
+def _release_lock(held: tuple[int, ResumableUpload | None]) -> None:
+    os.close(held[0])
 
 
 def _has_expired(upload: ResumableUpload, now: float) -> bool:
