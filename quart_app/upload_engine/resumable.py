@@ -172,12 +172,7 @@ class ResumableStore:
 
     async def get(self, upload_id: str) -> ResumableUpload:
         """The upload's state; 404 if there is none, 410 if it expired."""
-        upload = await asyncio.to_thread(self._read_state, upload_id)
-        if upload is None:
-            raise UploadNotFoundError()
-        if _has_expired(upload, time.time()) and upload.stored_name is None:
-            raise UploadGoneError()
-        return upload
+        return _current(await asyncio.to_thread(self._read_state, upload_id))
 
     async def settled(self, upload_id: str) -> ResumableUpload:
         """The upload's state once no request is writing to it (or after a short wait)."""
@@ -208,8 +203,8 @@ class ResumableStore:
         state and, when this request finished it, the stored file.
         """
         shutdown = shutdown or Shutdown()
-        async with self._writing(upload_id):
-            upload = await self.get(upload_id)
+        async with self._writing(upload_id, data_at=offset) as held:
+            upload = _current(held.upload)
             if upload.offset != offset:
                 raise UploadOffsetMismatchError(
                     f"The upload is at offset {upload.offset}, not {offset}."
@@ -223,7 +218,7 @@ class ResumableStore:
                 shutdown.refuse_new_uploads()
                 self._check_length(end)
             if not upload.finished and (content_length is None or content_length > 0):
-                upload = await self._receive(upload, batches, checksum, shutdown)
+                upload = await self._receive(upload, held, batches, checksum, shutdown)
             if upload.finished and not upload.partial and upload.stored_name is None:
                 return await self._publish(upload)
             return upload, None
@@ -274,11 +269,10 @@ class ResumableStore:
 
     async def terminate(self, upload_id: str) -> None:
         """Remove the upload and release its reservation; 404 if there is none."""
-        async with self._writing(upload_id):
-            upload = await asyncio.to_thread(self._read_state, upload_id)
-            if upload is None:
+        async with self._writing(upload_id) as held:
+            if held.upload is None:
                 raise UploadNotFoundError()
-            await self._remove(upload)
+            await self._remove(held.upload)
 
     async def sweep_expired(self) -> int:
         """Remove expired uploads no request is writing to; return how many went."""
@@ -292,16 +286,37 @@ class ResumableStore:
         return self.folder / f"{upload_id}{suffix}"
 
     @asynccontextmanager
-    async def _writing(self, upload_id: str) -> AsyncIterator[None]:
+    async def _writing(
+        self, upload_id: str, *, data_at: int | None = None
+    ) -> AsyncIterator[_Held]:
+        """Hold the upload's lock, with its state as read under the lock and, if it is at
+        offset ``data_at`` and unfinished, its data file open for writing there."""
         if not _ID.fullmatch(upload_id):
             raise UploadNotFoundError()
-        descriptor = await acquire_in_thread(
-            partial(_lock_nowait, self._path(upload_id, ".lock")), os.close
+        # One hand-off to a thread for all three: each costs more CPU than the work it carries.
+        held = await acquire_in_thread(
+            partial(self._lock_and_read, upload_id, data_at), _Held.release
         )
         try:
-            yield
+            yield held
         finally:
-            os.close(descriptor)
+            held.release()
+
+    def _lock_and_read(self, upload_id: str, data_at: int | None) -> _Held:
+        held = _Held(_lock_nowait(self._path(upload_id, ".lock")))
+        try:
+            held.upload = upload = self._read_state(upload_id)
+            if (
+                upload is not None
+                and upload.offset == data_at
+                and not upload.finished
+                and not _has_expired(upload, time.time())
+            ):
+                held.data = _open_at(self._path(upload_id, ".data"), data_at)
+        except BaseException:
+            held.release()
+            raise
+        return held
 
     @asynccontextmanager
     async def _all_writing(self, upload_ids: Sequence[str]) -> AsyncIterator[None]:
@@ -333,19 +348,15 @@ class ResumableStore:
     async def _receive(
         self,
         upload: ResumableUpload,
+        held: _Held,
         batches: AsyncIterable[Sequence[bytes]],
         checksum: ChunkChecksum | None,
         shutdown: Shutdown,
     ) -> ResumableUpload:
-        writer = self.store.writing.writer
         digest = await self._digest_at(upload)
         chunk = hashlib.new(checksum.algorithm) if checksum else None
         kept_digest = digest.copy() if chunk is not None else None
-        descriptor = await acquire_in_thread(
-            partial(_open_at, self._path(upload.id, ".data"), upload.offset),
-            os.close,
-            submit=writer.submit,
-        )
+        descriptor = held.take_data()
         appending = _Appending(upload, descriptor)
         failure: BaseException | None = None
         try:
@@ -433,24 +444,25 @@ class ResumableStore:
     async def _keep(self, appending: _Appending, digest: Any) -> ResumableUpload:
         """Make the bytes received durable, then record the offset that covers them."""
         fsync = self.store.writing.fsync
-        closing = (
-            asyncio.get_running_loop().run_in_executor(
-                self.store.writing.flush_executor,
-                partial(sync_and_close, appending.descriptor, fsync=True),
-            )
-            if fsync
-            else self.store.writing.writer.submit(
-                partial(sync_and_close, appending.descriptor, fsync=False)
-            )
-        )
         upload = appending.upload
         kept = replace(upload, offset=upload.offset + appending.received)
+        # One thread call: the offset is written only once the data's fsync has returned.
+        keeping = partial(
+            self._sync_then_record,
+            appending.descriptor,
+            kept if kept.offset != upload.offset else None,
+        )
+        closing = (
+            asyncio.get_running_loop().run_in_executor(
+                self.store.writing.flush_executor, partial(keeping, fsync=True)
+            )
+            if fsync
+            else self.store.writing.writer.submit(partial(keeping, fsync=False))
+        )
         self._hashes.pop(upload.id, None)
         # On failure the offset on disk is still the one before this request: it stays true.
         with full_disk_as_507():
             await closing
-            if kept.offset != upload.offset:
-                await asyncio.to_thread(self._write_offset, kept)
         if digest is not None:
             self._hashes[upload.id] = (kept.offset, digest)
         return kept
@@ -546,6 +558,13 @@ class ResumableStore:
         os.replace(fresh, state)
         if self.store.fsync:
             fsync_directory(self.folder)
+
+    def _sync_then_record(
+        self, descriptor: int, kept: ResumableUpload | None, *, fsync: bool
+    ) -> None:
+        sync_and_close(descriptor, fsync=fsync)
+        if kept is not None:
+            self._write_offset(kept)
 
     def _write_offset(self, upload: ResumableUpload) -> None:
         """Record the upload's new offset in place: one write and one fdatasync, no rename.
@@ -678,6 +697,31 @@ class ResumableStore:
 
 
 @dataclass(slots=True)
+class _Held:
+    """An upload's lock held by one request, what it read under it, and the data file
+    opened for it (until the request takes it over)."""
+
+    lock: int | None
+    upload: ResumableUpload | None = None
+    data: int | None = None
+
+    def take_data(self) -> int:
+        """The open data file, which the caller now closes."""
+        if self.data is None:
+            raise UploadNotFoundError()
+        descriptor, self.data = self.data, None
+        return descriptor
+
+    def release(self) -> None:
+        """Close what is still held: the data file unless taken, then the lock."""
+        for name in ("data", "lock"):
+            descriptor = getattr(self, name)
+            setattr(self, name, None)
+            if descriptor is not None:
+                os.close(descriptor)
+
+
+@dataclass(slots=True)
 class _Appending:
     """One request's writing to an upload: how much of it is on disk so far."""
 
@@ -733,6 +777,15 @@ def _published_before_its_state(upload: ResumableUpload, links: int) -> bool:
     into the store (a second link) or already unlinked from ``.tus/`` (none).
     """
     return upload.stored_name is None and upload.finished and not upload.partial and links != 1
+
+
+def _current(upload: ResumableUpload | None) -> ResumableUpload:
+    """``upload`` if it exists and has not expired; 404 or 410 otherwise."""
+    if upload is None:
+        raise UploadNotFoundError()
+    if _has_expired(upload, time.time()) and upload.stored_name is None:
+        raise UploadGoneError()
+    return upload
 
 
 def _has_expired(upload: ResumableUpload, now: float) -> bool:
