@@ -276,7 +276,17 @@ class ResumableStore:
 
     async def sweep_expired(self) -> int:
         """Remove expired uploads no request is writing to; return how many went."""
-        return await asyncio.to_thread(self._sweep_blocking, time.time())
+        removed = await asyncio.to_thread(self._sweep_blocking, time.time())
+        # Another worker may have finished, terminated or swept uploads this one hashed:
+        # their running hashes would stay here for good. One dropped too early only costs
+        # hashing the kept bytes again.
+        present = await asyncio.to_thread(self._upload_ids)
+        for upload_id in [known for known in self._hashes if known not in present]:
+            del self._hashes[upload_id]
+        return removed
+
+    def _upload_ids(self) -> set[str]:
+        return {state.name.removesuffix(".json") for state in self.folder.glob("*.json")}
 
     def _check_length(self, length: int | None) -> None:
         if length is not None and self.max_size is not None and length > self.max_size:

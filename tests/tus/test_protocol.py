@@ -17,6 +17,7 @@ from quart import typing as quart_typing
 from quart.testing import QuartClient
 
 from quart_app import create_app
+from quart_app.upload_settings import get_resumable_store
 
 from ..support.app_settings import API_KEY, app_config
 from ..support.sign_in import csrf_token_from, sign_in
@@ -397,6 +398,28 @@ async def test_expiry_is_announced_and_expired_uploads_are_gone(
         assert tus_files(uploads_dir) == [], "the sweep removed everything of it"
         assert await usage(uploads_dir) == 0, "and released its quota"
         assert (await client.head(location, headers=TUS_AUTH)).status_code == 404
+
+
+async def test_a_sweep_forgets_the_running_hashes_of_uploads_gone_elsewhere(
+    tmp_path: Path, uploads_dir: Path
+) -> None:
+    app = create_app(app_config(tmp_path, TUS_SWEEP_INTERVAL=3600, SEED_DEMO_USERS=False))
+    async with app.test_app():
+        client = app.test_client()
+        kept = (await client.post("/files/", headers=creation(6))).headers["Location"]
+        gone = (await client.post("/files/", headers=creation(6))).headers["Location"]
+        for location in (kept, gone):
+            await client.patch(location, headers=chunk(0), data=b"abc")
+        # As another worker's termination would: the files go, this worker's memory does not.
+        gone_id = gone.rsplit("/", 1)[1]
+        for path in uploads_dir.joinpath(".tus").glob(f"{gone_id}.*"):
+            path.unlink()
+        async with app.app_context():
+            resumable = get_resumable_store()
+            await resumable.sweep_expired()
+            assert list(resumable._hashes) == [kept.rsplit("/", 1)[1]]
+        done = await client.patch(kept, headers=chunk(3), data=b"def")
+        assert done.status_code == 204
 
 
 async def test_an_expired_upload_answers_410_until_swept(
