@@ -41,7 +41,8 @@ SERVERS = (
 )
 
 # The tus servers that bench/tus_uploads.py compares quart_app's /files/ with.
-TUS_PEERS = ("tus_node", "tuspyserver")
+TUS_CEILINGS = ("tus_ceiling_durable", "tus_ceiling_write", "tus_ceiling_discard")
+TUS_PEERS = ("tus_node", "tuspyserver", *TUS_CEILINGS)
 TUS_NODE_DIR = ROOT / "bench" / "peers" / "tus_node"
 
 
@@ -194,6 +195,16 @@ def make_server(label: str, workdir: Path) -> Server:
                 page=page,
                 page_headers=api_key if label == "tuspyserver" else {},
                 side_files=(side_file,),
+            )
+        case "tus_ceiling_durable" | "tus_ceiling_write" | "tus_ceiling_discard":
+            app = label.removeprefix("tus_ceiling_") + "_app"
+            return Server(
+                label,
+                [*uvicorn, f"bench.peers.tus_ceiling:{app}"],
+                env,
+                upload_dir,
+                stored=None if label == "tus_ceiling_discard" else "payload",
+                page=("OPTIONS", "/files"),
             )
         case "flask_site_gunicorn":
             env |= _site_env("FLASK", workdir, label, upload_dir)

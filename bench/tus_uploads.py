@@ -40,13 +40,14 @@ import uvloop
 
 from .load import MAX_PHASE_SECONDS, payload, sha256_hex
 from .report import BURST_COLUMNS, Ratio, Result, median_result, notes, tables
-from .servers import ROOT, TUS_NODE_DIR, Server, make_server, running
+from .servers import ROOT, TUS_CEILINGS, TUS_NODE_DIR, TUS_PEERS, Server, make_server, running
 from .tus_load import tus_burst_process, tus_upload, upload_requests
 from .uploads import MIB, burst_phase, clear, intact, measure_burst, name_list, warm_up
 
 TUSPYSERVER = "tuspyserver==4.4.3"
-# Row label: (the server started, what is sent to it). The first four run by default; the
-# nofsync rows (UPLOAD_FSYNC off) tell what durability costs each.
+# Row label: (the server started, what is sent to it). The first four and the ceilings run by
+# default; the nofsync rows (UPLOAD_FSYNC off) tell what durability costs each; the ceilings
+# (bench/peers/tus_ceiling.py) how fast any Python tus server can go on this machine.
 ROWS = {
     "quart_app_tus": ("quart_app", "tus"),
     "quart_app_upload": ("quart_app", "multipart"),
@@ -54,8 +55,9 @@ ROWS = {
     "tuspyserver": ("tuspyserver", "tus"),
     "quart_app_tus_nofsync": ("quart_app_nofsync", "tus"),
     "quart_app_upload_nofsync": ("quart_app_nofsync", "multipart"),
+    **{ceiling: (ceiling, "tus") for ceiling in TUS_CEILINGS},
 }
-DEFAULT_ROWS = list(ROWS)[:4]
+DEFAULT_ROWS = [*list(ROWS)[:4], *TUS_CEILINGS]
 SITE_PAGE = "GET / (the site's home page)"
 PAGES = {
     "quart_app_tus": SITE_PAGE,
@@ -64,6 +66,7 @@ PAGES = {
     "quart_app_upload_nofsync": SITE_PAGE,
     "tus_node": "OPTIONS /files (no pages; a CORS preflight, answered by @tus/server)",
     "tuspyserver": "OPTIONS /files/ with the API key (no pages; answered by the tus router)",
+    **dict.fromkeys(TUS_CEILINGS, "OPTIONS /files (no pages)"),
 }
 # (subject, reference, target): MB/s ratios issue 13 sets.
 TARGETS = [
@@ -273,6 +276,28 @@ def main() -> None:
     print("\nTargets (issue 13), from the medians of this run:")
     for target in judged:
         print(f"  {target.line()}")
+    if text := reach(medians):
+        print(text)
+
+
+def reach(medians: dict[str, Result]) -> str:
+    """How each peer-relative target compares with what the bare ceilings reached in this run."""
+    lines = []
+    for _, reference, target in TARGETS:
+        theirs = medians.get(reference)
+        if reference not in TUS_PEERS or theirs is None or not theirs.burst_mb_s:
+            continue
+        needed = target * theirs.burst_mb_s
+        for ceiling in TUS_CEILINGS:
+            if (bare := medians.get(ceiling)) and bare.burst_mb_s:
+                verdict = "reaches" if bare.burst_mb_s >= needed else "does NOT reach"
+                lines.append(
+                    f"  {target:.1f} x {reference} is {needed:.0f} MB/s: {ceiling} "
+                    f"({bare.burst_mb_s:.0f} MB/s) {verdict} it"
+                )
+    return (
+        "\nWithin reach on this machine? (the bare ceilings)\n" + "\n".join(lines) if lines else ""
+    )
 
 
 if __name__ == "__main__":
