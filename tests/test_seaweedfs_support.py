@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+import zlib
 from typing import TYPE_CHECKING
 
 import httpx
@@ -231,3 +232,46 @@ def test_a_presigned_get_serves_the_object_and_a_tampered_one_is_refused(
     assert httpx.get(url).content == b"shared"
     other = url.replace("presigned.bin", "presigned.bix")
     assert httpx.get(other).status_code == 403
+
+
+def test_a_wrong_crc32_on_a_part_is_refused(seaweedfs: SeaweedFS, seaweedfs_s3: S3Client) -> None:
+    # botocore >= 1.36 sends a CRC32 with every part by default: SeaweedFS checks it.
+    key = _key("crc32.bin")
+    upload = seaweedfs_s3.create_multipart_upload(Bucket=seaweedfs.bucket, Key=key)
+    with pytest.raises(ClientError) as refused:
+        seaweedfs_s3.upload_part(
+            Bucket=seaweedfs.bucket,
+            Key=key,
+            UploadId=upload["UploadId"],
+            PartNumber=1,
+            Body=b"abc",
+            ChecksumCRC32=base64.b64encode(zlib.crc32(b"abd").to_bytes(4, "big")).decode(),
+        )
+    assert _error_code(refused.value) == ("BadDigest", 400)
+    seaweedfs_s3.abort_multipart_upload(
+        Bucket=seaweedfs.bucket, Key=key, UploadId=upload["UploadId"]
+    )
+
+
+def test_metadata_and_tags_can_be_set_after_completion(
+    seaweedfs: SeaweedFS, seaweedfs_s3: S3Client
+) -> None:
+    # The whole file's SHA-256 is known only after its last part: it is written afterwards,
+    # by copying the object onto itself (metadata only in SeaweedFS) or as a tag.
+    key = _key("later.bin")
+    seaweedfs_s3.put_object(Bucket=seaweedfs.bucket, Key=key, Body=b"body", Metadata={"a": "1"})
+    digest = hashlib.sha256(b"body").hexdigest()
+    seaweedfs_s3.copy_object(
+        Bucket=seaweedfs.bucket,
+        Key=key,
+        CopySource={"Bucket": seaweedfs.bucket, "Key": key},
+        Metadata={"sha256": digest},
+        MetadataDirective="REPLACE",
+    )
+    seaweedfs_s3.put_object_tagging(
+        Bucket=seaweedfs.bucket, Key=key, Tagging={"TagSet": [{"Key": "sha256", "Value": digest}]}
+    )
+    got = seaweedfs_s3.get_object(Bucket=seaweedfs.bucket, Key=key)
+    assert (got["Body"].read(), got["Metadata"]) == (b"body", {"sha256": digest})
+    tags = seaweedfs_s3.get_object_tagging(Bucket=seaweedfs.bucket, Key=key)["TagSet"]
+    assert tags == [{"Key": "sha256", "Value": digest}]
