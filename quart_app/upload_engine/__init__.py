@@ -24,7 +24,8 @@ from .limits import UploadLimits
 from .receive import DIGEST_FIELD, FieldsCheck, normalised_digest, receive_uploads
 from .resumable import CHECKSUM_ALGORITHMS, ChunkChecksum, ResumableStore, ResumableUpload
 from .shutdown import Shutdown
-from .storage import OpenedFile, StoredFile, StoredPage, UploadStore, is_stored_name
+from .storage import LocalOpenedFile, UploadStore
+from .stored_files import OpenedFile, StoredFile, StoredPage, is_stored_name
 from .temp_files import TempUpload
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "DigestMismatchError",
     "FieldsCheck",
     "InsufficientStorageError",
+    "LocalOpenedFile",
     "MalformedUploadError",
     "OpenedFile",
     "ResumableStore",

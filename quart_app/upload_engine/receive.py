@@ -18,7 +18,8 @@ from .errors import (
 from .limits import UploadLimits
 from .multipart_stream import MultipartStream, PartData, PartStart, multipart_boundary
 from .shutdown import Shutdown
-from .storage import StoredFile, UploadStore
+from .storage import UploadStore
+from .stored_files import StoredFile
 from .temp_files import TempUpload
 
 DIGEST_FIELD: Final = "sha256"

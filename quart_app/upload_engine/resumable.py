@@ -55,7 +55,8 @@ from .errors import (
 )
 from .limits import MIB, UploadLimits
 from .shutdown import Shutdown
-from .storage import StoredFile, UploadStore
+from .storage import UploadStore
+from .stored_files import StoredFile
 from .temp_files import TempUpload, hash_and_write
 
 _FOLDER: Final = ".tus"

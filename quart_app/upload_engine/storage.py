@@ -14,21 +14,18 @@ import fcntl
 import json
 import math
 import os
-import re
 import secrets
 import stat
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
-
-from werkzeug.utils import secure_filename
 
 from .cancel_safe import acquire_in_thread
 from .durable_files import (
@@ -40,6 +37,7 @@ from .durable_files import (
     write_new,
 )
 from .errors import InsufficientStorageError
+from .stored_files import OpenedFile, StoredFile, StoredPage, is_stored_name, safe_stored_name
 from .temp_files import InFlightBytes, TempFolder, TempUpload, TempWriting, create_temp_file
 from .writer_thread import WriterThread
 
@@ -48,73 +46,39 @@ _META_DIR: Final = ".meta"
 _LOCK_FILE: Final = ".lock"
 _USAGE_FILE: Final = ".usage"
 _JOURNAL_PREFIX: Final = ".commit-"
-_MAX_STEM_LENGTH: Final = 80
+_READ_CHUNK: Final = 256 * 1024
 _FLUSH_THREADS: Final = 4
 
 
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    """A file published in the store, with the metadata kept beside it."""
-
-    name: str
-    original_name: str
-    size: int
-    sha256: str
-    content_type: str
-    created: float
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPage:
-    """One page of the store's listing, newest first."""
-
-    files: list[StoredFile]
-    page: int
-    pages: int
-    total: int
-
-
-_MAX_EXTENSION_LENGTH: Final = 16
-_NAME_TOKEN_BYTES: Final = 6
-# Exactly the shapes safe_stored_name() produces, so that no other name reaches the disk.
-_STORED_NAME: Final = re.compile(
-    rf"[\w.-]{{1,{_MAX_STEM_LENGTH}}}-[0-9a-f]{{{2 * _NAME_TOKEN_BYTES}}}"
-    rf"(?:\.[\w-]{{1,{_MAX_EXTENSION_LENGTH}}})?",
-    re.ASCII,
-)
-
-
-def safe_stored_name(original_name: str) -> str:
-    """A unique, filesystem-safe name derived from the client's file name."""
-    cleaned = secure_filename(original_name)
-    stem, dot, extension = cleaned.rpartition(".")
-    if not stem:
-        stem, extension = cleaned, ""
-    stem = stem[:_MAX_STEM_LENGTH] or "upload"
-    suffix = f".{extension[:_MAX_EXTENSION_LENGTH]}" if dot and extension else ""
-    return f"{stem}-{secrets.token_hex(_NAME_TOKEN_BYTES)}{suffix}"
-
-
-def is_stored_name(name: str) -> bool:
-    """Whether ``safe_stored_name()`` could have made ``name`` (no paths, no hidden files)."""
-    return (
-        _STORED_NAME.fullmatch(name) is not None
-        and not name.startswith(".")
-        and secure_filename(name) == name
-    )
-
-
-class OpenedFile:
-    """A stored file held open: its content outlives a delete; whoever receives it closes it."""
+class LocalOpenedFile(OpenedFile):
+    """A stored file held open by its descriptor: its content outlives a delete."""
 
     def __init__(self, stored: StoredFile, descriptor: int, size: int) -> None:
-        self.stored = stored
+        super().__init__(stored, size)
         self.descriptor = descriptor
-        self.size = size
+        # A read's thread may still be in pread after its caller was cancelled: closing then
+        # could hand the descriptor's number to another file under it.
+        self._reading: asyncio.Future[bytes] | None = None
         self._finalizer = weakref.finalize(self, _close_forgotten, descriptor)
 
+    async def chunks(self, first: int, last: int) -> AsyncIterator[bytes]:
+        """Read with ``os.pread`` in worker threads, a chunk at a time."""
+        loop = asyncio.get_running_loop()
+        for start in range(first, last + 1, _READ_CHUNK):
+            length = min(_READ_CHUNK, last + 1 - start)
+            self._reading = loop.run_in_executor(None, os.pread, self.descriptor, length, start)
+            data = await asyncio.shield(self._reading)
+            if len(data) != length:
+                # Stored files never change; sending less than announced corrupts silently.
+                raise OSError(f"{self.stored.name} is shorter than when it was opened")
+            yield data
+
     def close(self) -> None:
-        """Close the descriptor; later calls do nothing."""
+        """Close the descriptor once no read is using it; later calls do nothing."""
+        reading, self._reading = self._reading, None
+        if reading is not None and not reading.done():
+            reading.add_done_callback(lambda _: self.close())
+            return
         if self._finalizer.detach() is not None:
             os.close(self.descriptor)
 
@@ -292,7 +256,7 @@ class UploadStore:
         if stored is None:
             os.close(descriptor)
             return None
-        return OpenedFile(stored, descriptor, status.st_size)
+        return LocalOpenedFile(stored, descriptor, status.st_size)
 
     async def delete(self, name: str) -> bool:
         """Remove a stored file and its metadata; ``False`` if there was none."""
