@@ -99,7 +99,7 @@ def _attachment_response(opened: OpenedFile) -> Response:
     headers.update(
         {
             "Accept-Ranges": "bytes",
-            "Content-Disposition": _disposition(stored),
+            "Content-Disposition": disposition(stored),
             "X-Content-Type-Options": "nosniff",
         }
     )
@@ -260,7 +260,16 @@ def download_name(original_name: str, *, fallback: str) -> str:
     return _EDGE_DOTS_AND_SPACES.sub("", base) or fallback
 
 
-def _disposition(stored: StoredFile) -> str:
+def direct_download(url: str) -> Response:
+    """Send the client to fetch the file from ``url`` itself (a presigned link: short-lived,
+    so neither kept nor shared)."""
+    response = Response(b"", status=307, headers={"Location": url})
+    response.headers["Cache-Control"] = "private, no-store"
+    del response.headers["Content-Type"]
+    return response
+
+
+def disposition(stored: StoredFile) -> str:
     """RFC 6266 ``attachment``: a plain ASCII filename, plus UTF-8 ``filename*`` when needed."""
     name = download_name(stored.original_name, fallback=stored.name)
     plain = download_name(_ascii_approximation(name), fallback=stored.name)

@@ -20,6 +20,7 @@ from quart_app.users_store import UserStore
 from .support.app_settings import DEMO_PASSWORD, app_config, server_env
 from .support.live_server import hypercorn_server
 from .support.seaweedfs import SeaweedFS, running_seaweedfs, s3_client
+from .support.upload_backends import BACKEND_PARAMS, UploadBackend, upload_backend_for
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -113,6 +114,14 @@ def seaweedfs() -> Iterator[SeaweedFS]:
     """One SeaweedFS server with S3 and a bucket for the whole run (a start takes seconds)."""
     with running_seaweedfs() as store:
         yield store
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def upload_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> UploadBackend:
+    """Each upload store in turn: the local folder, then S3 on the session's SeaweedFS."""
+    return upload_backend_for(request.param, tmp_path / "uploads", request, monkeypatch)
 
 
 @pytest.fixture

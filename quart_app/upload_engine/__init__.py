@@ -20,6 +20,7 @@ from .errors import (
     UploadTimeoutError,
     UploadTooLargeError,
 )
+from .file_store import FileStore, IncomingFile
 from .limits import UploadLimits
 from .receive import DIGEST_FIELD, FieldsCheck, normalised_digest, receive_uploads
 from .resumable import CHECKSUM_ALGORITHMS, ChunkChecksum, ResumableStore, ResumableUpload
@@ -35,6 +36,8 @@ __all__ = [
     "ChunkChecksum",
     "DigestMismatchError",
     "FieldsCheck",
+    "FileStore",
+    "IncomingFile",
     "InsufficientStorageError",
     "LocalOpenedFile",
     "MalformedUploadError",

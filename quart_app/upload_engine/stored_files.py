@@ -81,9 +81,10 @@ class OpenedFile(abc.ABC):
     def chunks(self, first: int, last: int) -> AsyncIterator[bytes]:
         """The bytes from ``first`` to ``last`` (inclusive), in chunks of bounded size."""
 
-    async def direct_url(self) -> str | None:
+    async def direct_url(self, *, content_disposition: str) -> str | None:
         """A URL the client may fetch the file from itself (an object store's presigned
-        link), or ``None`` if it is served through the app."""
+        link, answering with ``content_disposition``), or ``None`` if it is served through
+        the app."""
         return None
 
     @abc.abstractmethod

@@ -58,6 +58,7 @@ class SeaweedFS:
     process: subprocess.Popen[bytes]
     folder: Path
     start_seconds: float
+    command: tuple[str, ...] = ()
 
 
 def weed_binary() -> Path:
@@ -194,14 +195,8 @@ def running_seaweedfs(*, bucket: str = DEFAULT_BUCKET) -> Iterator[SeaweedFS]:
         ports = free_port_pairs(4)
         log = folder / "weed.log"
         started = time.monotonic()
-        with log.open("wb") as log_file:
-            process = subprocess.Popen(
-                _command(folder, config, ports),
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                cwd=folder,
-            )
+        command = tuple(_command(folder, config, ports))
+        process = _start(command, folder)
         try:
             store = SeaweedFS(
                 endpoint_url=f"http://127.0.0.1:{ports[3]}",
@@ -212,6 +207,7 @@ def running_seaweedfs(*, bucket: str = DEFAULT_BUCKET) -> Iterator[SeaweedFS]:
                 process=process,
                 folder=folder,
                 start_seconds=0.0,
+                command=command,
             )
             try:
                 wait_until_listening(ports[3], process)
@@ -223,3 +219,39 @@ def running_seaweedfs(*, bucket: str = DEFAULT_BUCKET) -> Iterator[SeaweedFS]:
             stop(process)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _start(command: tuple[str, ...], folder: Path) -> subprocess.Popen[bytes]:
+    with (folder / "weed.log").open("ab") as log_file:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+        )
+
+
+@contextlib.contextmanager
+def restarted(store: SeaweedFS) -> Iterator[SeaweedFS]:
+    """Start ``store`` again once it was stopped (same folder, ports and data, so the same
+    bucket and objects); stop it on exit."""
+    process = _start(store.command, store.folder)
+    again = replace(store, process=process)
+    try:
+        wait_until_listening(int(store.endpoint_url.rsplit(":", 1)[1]), process)
+        client = s3_client(again)
+        deadline = time.monotonic() + _START_SECONDS
+        while True:
+            try:
+                client.head_bucket(Bucket=store.bucket)
+                break
+            except (BotoCoreError, ClientError):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(
+                        f"SeaweedFS did not restart:\n{_log_tail(store.folder / 'weed.log')}"
+                    ) from None
+            time.sleep(0.1)
+        yield again
+    finally:
+        stop(process)
