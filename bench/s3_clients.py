@@ -4,6 +4,7 @@ Run from the repository root:
 
     .venv/bin/python -m bench.s3_clients
     .venv/bin/python -m bench.s3_clients --variants aiobotocore-unsigned,obstore-unsigned
+    .venv/bin/python -m bench.s3_clients --runs 3      # each variant three times, then medians
 
 Each variant (a library and its settings) gets a freshly started SeaweedFS and a forked client
 process, which writes, as multipart uploads with several parts in flight per file:
@@ -26,11 +27,12 @@ import base64
 import hashlib
 import json
 import os
+import statistics
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Literal
@@ -64,7 +66,7 @@ MIB = 1024 * 1024
 FILES = 64
 FILE_MIB = 8
 BURST_PART_MIB = 5
-BIG_MIB = int(os.environ.get("BENCH_BIG_MIB", "1024"))
+BIG_MIB = 1024
 BIG_PART_MIB = 8
 PARTS_IN_FLIGHT = 4
 PHASE_SECONDS = 300.0
@@ -156,6 +158,14 @@ def _checksum_args(variant: Variant) -> dict[str, Any]:
     return {"ChecksumAlgorithm": "SHA256"} if variant.checksum == "sha256" else {}
 
 
+def _completed_part(number: int, answer: Mapping[str, Any]) -> CompletedPartTypeDef:
+    """What CompleteMultipartUpload needs of an UploadPart's answer."""
+    done: CompletedPartTypeDef = {"PartNumber": number, "ETag": answer["ETag"]}
+    if "ChecksumSHA256" in answer:
+        done["ChecksumSHA256"] = answer["ChecksumSHA256"]
+    return done
+
+
 # An uploader writes a phase's files; it lives across the phases of one client process.
 Uploader = Callable[[list[FileSpec]], None]
 
@@ -178,10 +188,7 @@ def _boto3_file(
             Body=spec.part(number, length, block),
             **checksum,
         )
-        done: CompletedPartTypeDef = {"PartNumber": number, "ETag": answer["ETag"]}
-        if "ChecksumSHA256" in answer:
-            done["ChecksumSHA256"] = answer["ChecksumSHA256"]
-        return done
+        return _completed_part(number, answer)
 
     try:
         with ThreadPoolExecutor(PARTS_IN_FLIGHT) as parts:
@@ -237,10 +244,7 @@ async def _aiobotocore_file(
                 Body=spec.part(number, length, block),
                 **checksum,
             )
-        done: AioCompletedPartTypeDef = {"PartNumber": number, "ETag": answer["ETag"]}
-        if "ChecksumSHA256" in answer:
-            done["ChecksumSHA256"] = answer["ChecksumSHA256"]
-        return done
+        return _completed_part(number, answer)
 
     try:
         completed = await asyncio.gather(*(send(n, length) for n, length in spec.parts()))
@@ -454,6 +458,23 @@ def run_variant(name: str, phases: list[str], block: bytes) -> ClientResult:
     return result
 
 
+def median_result(name: str, results: list[ClientResult]) -> ClientResult:
+    """The median of each of ``name``'s figures over its runs; the checked objects totalled."""
+    mine = [result for result in results if result.variant == name]
+    median = ClientResult(name, mine[0].settings)
+    for spec in fields(ClientResult):
+        values = [getattr(result, spec.name) for result in mine]
+        present = [value for value in values if value is not None]
+        if spec.name in {"variant", "settings", "notes"} or not present:
+            continue
+        if spec.name.endswith("_ok"):
+            passed, counted = zip(*(value.split("/") for value in present), strict=True)
+            setattr(median, spec.name, f"{sum(map(int, passed))}/{sum(map(int, counted))}")
+        else:
+            setattr(median, spec.name, statistics.median(present))
+    return median
+
+
 # What the S3 backend needs from a library, tried against SeaweedFS.
 CAPABILITIES = (
     "abort",
@@ -582,6 +603,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--phases", default="burst,big")
+    parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     names = [name for name in args.variants.split(",") if name]
     phases = [phase for phase in args.phases.split(",") if phase]
@@ -590,12 +612,18 @@ def main() -> None:
         parser.error(f"unknown: {', '.join(sorted(unknown))}")
     block = os.urandom(max(BURST_PART_MIB, BIG_PART_MIB) * MIB)
     results = []
-    for name in names:
-        print(f"{name} ...", flush=True)
-        results.append(run_variant(name, phases, block))
+    # Round after round of every variant, so that what else the machine does falls on each.
+    for run in range(1, args.runs + 1):
+        for name in names:
+            print(f"run {run}: {name} ...", flush=True)
+            results.append(run_variant(name, phases, block))
     found = capabilities()
     print()
     print(table(results, COLUMNS))
+    if args.runs > 1:
+        medians = [median_result(name, results) for name in names]
+        print(f"\nMedians over {args.runs} runs (ok: totals):\n")
+        print(table(medians, COLUMNS))
     for result in results:
         for note in result.notes:
             print(f"  {result.variant}: {note}")
