@@ -236,12 +236,19 @@ class AppLedH11Protocol(H11Protocol):
             )
 
     async def _send_h11_event(self, event: Any) -> None:
-        if type(event) is h11.Response and all(name != _MARKER for name, _ in event.headers):
-            event = h11.Response(
-                status_code=event.status_code,
-                headers=[*event.headers, *_SECURITY_HEADERS],
-                reason=event.reason,
-            )
+        if type(event) is h11.Response:
+            extra = [] if any(name == _MARKER for name, _ in event.headers) else _SECURITY_HEADERS
+            if self.connection.their_state is not h11.DONE:
+                # Answered before the request's body has all arrived (a refusal, mostly): the
+                # connection closes after it, and the client must not send another request
+                # on it (RFC 9112 section 9.6).
+                extra = [*extra, (b"connection", b"close")]
+            if extra:
+                event = h11.Response(
+                    status_code=event.status_code,
+                    headers=[*event.headers, *extra],
+                    reason=event.reason,
+                )
         self._holding_head = type(event) is h11.Response
         await super()._send_h11_event(event)
         self._holding_head = False

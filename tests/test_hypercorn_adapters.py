@@ -24,11 +24,17 @@ KEEP_ALIVE_SECONDS = 0.5
 
 
 async def body_hashing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Answer each request with the SHA-256 of its body, read message by message."""
+    """Answer each request with the SHA-256 of its body, read message by message; a POST to
+    /refuse gets 413 before any of its body is read."""
     if scope["type"] == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
+        return
+    if scope["path"] == "/refuse":
+        headers = [(b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
         return
     digest = hashlib.sha256()
     while True:
@@ -67,8 +73,8 @@ async def port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
     await asyncio.wait_for(server, WAIT_SECONDS)
 
 
-def post(port: int, framing: str) -> bytes:
-    return f"POST /hash HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{framing}\r\n\r\n".encode()
+def post(port: int, framing: str, path: str = "/hash") -> bytes:
+    return f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{framing}\r\n\r\n".encode()
 
 
 async def test_an_app_reading_messages_gets_every_body_whole(port: int) -> None:
@@ -81,6 +87,7 @@ async def test_an_app_reading_messages_gets_every_body_whole(port: int) -> None:
     answers = [await read_raw_response(reader) for _ in range(2)]
     writer.close()
     assert [answer.status for answer in answers] == [200, 200]
+    assert all("connection" not in answer.headers for answer in answers), "kept alive"
     assert [answer.body.decode() for answer in answers] == [
         hashlib.sha256(first).hexdigest(),
         hashlib.sha256(second).hexdigest(),
@@ -102,3 +109,13 @@ async def test_an_idle_kept_alive_connection_is_closed_after_its_timeout(port: i
     waited = loop.time() - started
     writer.close()
     assert KEEP_ALIVE_SECONDS * 0.8 < waited < WAIT_SECONDS
+
+
+async def test_an_answer_before_the_whole_body_says_the_connection_closes(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(post(port, "Content-Length: 1000000", "/refuse") + b"x" * 100_000)
+    await writer.drain()
+    answer = await read_raw_response(reader)
+    assert (answer.status, answer.headers.get("connection")) == (413, "close")
+    assert await asyncio.wait_for(reader.read(), WAIT_SECONDS) == b"", "closed by the server"
+    writer.close()

@@ -69,7 +69,10 @@ _SETTLE_POLL: Final = 0.02
 # A deferred-length upload reserves quota this far ahead of its bytes, a step at a time.
 _RESERVATION_STEP: Final = 8 * MIB
 # The files beside each upload's state, created with it and removed with it.
-_COMPANIONS: Final = (".data", ".offset", ".lock")
+_COMPANIONS: Final = (".data", ".offset")
+# The offset record is also the upload's lock (flock on it, by all workers): one file fewer to
+# create, open and remove per upload, and a PATCH records its offset through the lock it holds.
+_LOCK: Final = ".offset"
 # An offset record: a tag, the offset and the CRC-32 of both. Two slots, each in its own
 # block, written alternately: a write torn by a crash spoils only the slot it was writing,
 # and the other still holds the offset recorded before it.
@@ -178,7 +181,7 @@ class ResumableStore:
     async def settled(self, upload_id: str) -> ResumableUpload:
         """The upload's state once no request is writing to it (or after a short wait)."""
         if _ID.fullmatch(upload_id):
-            lock = self._path(upload_id, ".lock")
+            lock = self._path(upload_id, _LOCK)
             deadline = asyncio.get_running_loop().time() + _SETTLE_SECONDS
             while not await asyncio.to_thread(_lock_is_free, lock):
                 if asyncio.get_running_loop().time() >= deadline:
@@ -314,9 +317,9 @@ class ResumableStore:
             held.release()
 
     def _lock_and_read(self, upload_id: str, data_at: int | None) -> _Held:
-        held = _Held(_lock_nowait(self._path(upload_id, ".lock")))
+        held = _Held(_lock_nowait(self._path(upload_id, _LOCK)))
         try:
-            held.upload = upload = self._read_state(upload_id)
+            held.upload = upload = self._read_state(upload_id, held.lock)
             if (
                 upload is not None
                 and upload.offset == data_at
@@ -368,7 +371,7 @@ class ResumableStore:
         chunk = hashlib.new(checksum.algorithm) if checksum else None
         kept_digest = digest.copy() if chunk is not None else None
         descriptor = held.take_data()
-        appending = _Appending(upload, descriptor)
+        appending = _Appending(upload, descriptor, held.locked())
         failure: BaseException | None = None
         try:
             await self._write_batches(appending, batches, digest, chunk, shutdown)
@@ -385,7 +388,13 @@ class ResumableStore:
             appending.received = 0
             digest = kept_digest
         healthy = not appending.write_failed
-        kept = await asyncio.shield(self._keep(appending, digest if healthy else None))
+        keeping = asyncio.ensure_future(self._keep(appending, digest if healthy else None))
+        try:
+            kept = await asyncio.shield(keeping)
+        except asyncio.CancelledError:
+            # The lock, through which the offset is being recorded, is held until it is.
+            await asyncio.wait([keeping])
+            raise
         if failure is not None:
             raise failure
         return kept
@@ -462,6 +471,7 @@ class ResumableStore:
             self._sync_then_record,
             appending.descriptor,
             kept if kept.offset != upload.offset else None,
+            appending.lock,
         )
         closing = (
             asyncio.get_running_loop().run_in_executor(
@@ -571,33 +581,32 @@ class ResumableStore:
             fsync_directory(self.folder)
 
     def _sync_then_record(
-        self, descriptor: int, kept: ResumableUpload | None, *, fsync: bool
+        self, descriptor: int, kept: ResumableUpload | None, lock: int, *, fsync: bool
     ) -> None:
         sync_and_close(descriptor, fsync=fsync)
         if kept is not None:
-            self._write_offset(kept)
+            self._write_offset(kept, lock)
 
-    def _write_offset(self, upload: ResumableUpload) -> None:
-        """Record the upload's new offset in place: one write and one fdatasync, no rename.
+    def _write_offset(self, upload: ResumableUpload, lock: int) -> None:
+        """Record the upload's new offset in place, through ``lock`` (its offset record,
+        open under its lock): one write and one fdatasync, no rename.
 
         It goes in the slot that does not hold the newest offset, so that a torn write
         leaves that one readable.
         """
-        descriptor = os.open(self._path(upload.id, ".offset"), os.O_RDWR | os.O_CLOEXEC)
-        try:
-            slots = [_read_offset_slot(descriptor, position) for position in _OFFSET_SLOTS]
-            newest = max(range(len(slots)), key=lambda index: _or_none_first(slots[index]))
-            record = _OFFSET_RECORD.pack(_OFFSET_TAG, upload.offset)
-            record += _OFFSET_CHECK.pack(zlib.crc32(record))
-            position = _OFFSET_SLOTS[1 - newest]
-            if os.pwrite(descriptor, record, position) != len(record):
-                raise OSError(errno.EIO, f"short write to the offset of {upload.id}")
-            if self.store.fsync:
-                os.fdatasync(descriptor)
-        finally:
-            os.close(descriptor)
+        slots = [_read_offset_slot(lock, position) for position in _OFFSET_SLOTS]
+        newest = max(range(len(slots)), key=lambda index: _or_none_first(slots[index]))
+        record = _OFFSET_RECORD.pack(_OFFSET_TAG, upload.offset)
+        record += _OFFSET_CHECK.pack(zlib.crc32(record))
+        position = _OFFSET_SLOTS[1 - newest]
+        if os.pwrite(lock, record, position) != len(record):
+            raise OSError(errno.EIO, f"short write to the offset of {upload.id}")
+        if self.store.fsync:
+            os.fdatasync(lock)
 
-    def _read_state(self, upload_id: str) -> ResumableUpload | None:
+    def _read_state(self, upload_id: str, lock: int | None = None) -> ResumableUpload | None:
+        """The upload's state with its newest offset (read through ``lock``, the offset
+        record open under its lock, if given)."""
         if not _ID.fullmatch(upload_id):
             return None
         try:
@@ -605,7 +614,11 @@ class ResumableStore:
             upload = ResumableUpload(**raw)
         except (FileNotFoundError, TypeError, ValueError):
             return None
-        recorded = _read_offset(self._path(upload_id, ".offset"))
+        recorded = (
+            _read_offset(self._path(upload_id, ".offset"))
+            if lock is None
+            else _newest_offset(lock)
+        )
         # Offsets only grow; the state file holds the one at its last rewrite.
         if recorded is not None and recorded > upload.offset:
             upload = replace(upload, offset=recorded)
@@ -650,7 +663,7 @@ class ResumableStore:
             if upload is None or not _has_expired(upload, now):
                 continue
             try:
-                lock = _lock_nowait(self._path(upload.id, ".lock"))
+                lock = _lock_nowait(self._path(upload.id, _LOCK))
             except (UploadLockedError, UploadNotFoundError):
                 continue
             try:
@@ -677,14 +690,14 @@ class ResumableStore:
             known.add(upload.id)
             # One that a live worker is writing to is as that worker leaves it; if its
             # commit is done, that worker is about to record it, and its reservation is gone.
-            if _lock_is_free(self._path(upload.id, ".lock")):
+            if _lock_is_free(self._path(upload.id, _LOCK)):
                 reserved += self._recover_one(upload)
             elif not _published_before_its_state(upload, _links(self._path(upload.id, ".data"))):
                 reserved += upload.reserved
         for entry in os.scandir(self.folder):
             upload_id = entry.name.partition(".")[0]
             leftover = upload_id not in known or entry.name.endswith(".json.new")
-            if leftover and _lock_is_free(self._path(upload_id, ".lock")):
+            if leftover and _lock_is_free(self._path(upload_id, _LOCK)):
                 log.warning("Removing %s, left by an interrupted resumable upload", entry.name)
                 Path(entry.path).unlink(missing_ok=True)
         return reserved
@@ -716,6 +729,12 @@ class _Held:
     upload: ResumableUpload | None = None
     data: int | None = None
 
+    def locked(self) -> int:
+        """The lock's descriptor (the offset record, open for reading and writing)."""
+        if self.lock is None:
+            raise UploadNotFoundError()
+        return self.lock
+
     def take_data(self) -> int:
         """The open data file, which the caller now closes."""
         if self.data is None:
@@ -738,6 +757,7 @@ class _Appending:
 
     upload: ResumableUpload
     descriptor: int
+    lock: int
     received: int = 0
     write_failed: bool = False
 
@@ -768,9 +788,13 @@ def _read_offset(path: Path) -> int | None:
     except FileNotFoundError:
         return None
     try:
-        recorded = [_read_offset_slot(descriptor, position) for position in _OFFSET_SLOTS]
+        return _newest_offset(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _newest_offset(descriptor: int) -> int | None:
+    recorded = [_read_offset_slot(descriptor, position) for position in _OFFSET_SLOTS]
     return max((offset for offset in recorded if offset is not None), default=None)
 
 

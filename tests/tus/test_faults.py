@@ -201,7 +201,7 @@ async def test_a_crash_between_the_commit_and_the_state_saying_so_is_recognised(
     state = uploads_dir / ".tus" / f"{upload_id(location)}.json"
     left = json.loads(state.read_text())
     assert (left["stored_name"], left["reserved"]) == (None, 3), "the state as a crash leaves it"
-    lock = os.open(uploads_dir / ".tus" / f"{upload_id(location)}.lock", os.O_RDWR)
+    lock = os.open(uploads_dir / ".tus" / f"{upload_id(location)}.offset", os.O_RDWR)
     try:
         if writer_alive:
             # Another worker still about to record it: its reservation is not counted either.

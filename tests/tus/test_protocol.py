@@ -291,7 +291,7 @@ async def test_a_second_writer_gets_423_while_one_writes(
     app: Quart, client: QuartClient, uploads_dir: Path
 ) -> None:
     location = await create(client, 10)
-    lock = uploads_dir / ".tus" / f"{upload_id(location)}.lock"
+    lock = uploads_dir / ".tus" / f"{upload_id(location)}.offset"
     descriptor = os.open(lock, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
