@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Final
 
+from .cancel_safe import acquire_in_thread
 from .durable_files import full_disk_as_507, write_in_place
 from .errors import InsufficientStorageError
 from .temp_files import InFlightBytes
@@ -44,14 +46,31 @@ class UsageLedger:
     @contextmanager
     def locked(self, *, shared: bool = False) -> Iterator[None]:
         """Hold the folder's lock, exclusive unless ``shared``."""
+        descriptor = self._lock_blocking(shared=shared)
+        try:
+            yield
+        finally:
+            os.close(descriptor)
+
+    @asynccontextmanager
+    async def locked_from_loop(self, *, shared: bool = False) -> AsyncIterator[None]:
+        """Hold the folder's lock across awaits (waiting for it in a thread)."""
+        descriptor = await acquire_in_thread(partial(self._lock_blocking, shared=shared), os.close)
+        try:
+            yield
+        finally:
+            os.close(descriptor)
+
+    def _lock_blocking(self, *, shared: bool) -> int:
         descriptor = os.open(
             self.meta_dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666
         )
         try:
             fcntl.flock(descriptor, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-            yield
-        finally:
+        except BaseException:
             os.close(descriptor)
+            raise
+        return descriptor
 
     def read(self) -> int:
         """The ledger's total, read now; call under the lock."""
