@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import quote
@@ -41,6 +42,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from .commit_groups import publish_and_settle
 from .durable_files import log, write_new
 from .errors import (
     DigestMismatchError,
@@ -551,16 +553,21 @@ class S3UploadStore:
             await asyncio.to_thread(self.ledger.write, published + reserved)
 
     async def close(self) -> None:
-        """Abort this instance's uploads still marked, close the client, let threads end."""
+        """Abort this instance's uploads still marked, close the client, let threads end.
+
+        Marks whose upload could not be aborted stay for the next start to abort."""
+        keep_marks = True
         try:
             if self._client is not None:
                 await self._retry_aborts()
+                await self._abort_marked(await asyncio.to_thread(self._uploads.own_files))
+                keep_marks = bool(await asyncio.to_thread(self._uploads.own_files))
         finally:
             self._writer.stop()
             self.flush_executor.shutdown(wait=False)
             await self._exit_stack.aclose()
             self._client = None
-            await asyncio.to_thread(self._uploads.release)
+            await asyncio.to_thread(partial(self._uploads.release, keep_files=keep_marks))
 
     async def check_reachable(self) -> bool:
         """Whether the bucket answers now (HeadBucket), for a health check."""
@@ -637,22 +644,13 @@ class S3UploadStore:
         async with self._lock:
             while self._waiting_commits:
                 group, self._waiting_commits = self._waiting_commits, []
-                try:
-                    async with self.ledger.locked_from_loop():
-                        outcomes = await self._publish_group([uploads for uploads, _ in group])
-                except asyncio.CancelledError:  # the loop is closing
-                    for _, published in group:
-                        published.cancel()
-                    raise
-                except Exception as error:  # the lock, the journal or the ledger failed
-                    outcomes = [error] * len(group)
-                for (_, published), outcome in zip(group, outcomes, strict=True):
-                    if published.done():
-                        continue
-                    if isinstance(outcome, BaseException):
-                        published.set_exception(outcome)
-                    else:
-                        published.set_result(outcome)
+                await publish_and_settle(group, partial(self._publish_locked, group))
+
+    async def _publish_locked(
+        self, group: Sequence[tuple[Sequence[S3IncomingFile], Any]]
+    ) -> list[list[StoredFile] | BaseException]:
+        async with self.ledger.locked_from_loop():
+            return await self._publish_group([uploads for uploads, _ in group])
 
     async def _publish_group(
         self, group: Sequence[Sequence[S3IncomingFile]]
@@ -879,19 +877,21 @@ class S3UploadStore:
         write_new(marker, json.dumps({"key": key, "upload_id": upload_id}).encode(), fsync=False)
 
     async def _abort_dead_uploads(self) -> None:
-        dead = await asyncio.to_thread(self._uploads.dead_files)
-        for marker in dead:
+        await self._abort_marked(await asyncio.to_thread(self._uploads.dead_files))
+        await asyncio.to_thread(self._uploads.drop_dead_owners)
+
+    async def _abort_marked(self, marks: Sequence[Path]) -> None:
+        """Abort the multipart uploads that ``marks`` record (left by a stopped instance,
+        or by this one as it stops)."""
+        for mark in marks:
             try:
-                recorded = json.loads(await asyncio.to_thread(marker.read_bytes))
+                recorded = json.loads(await asyncio.to_thread(mark.read_bytes))
                 key, upload_id = str(recorded["key"]), str(recorded["upload_id"])
             except (OSError, ValueError, KeyError, TypeError):
-                await asyncio.to_thread(marker.unlink, missing_ok=True)
+                await asyncio.to_thread(mark.unlink, missing_ok=True)
                 continue
-            with _as_storage_errors("aborting a stale upload"):
-                await self._abort_one(key, upload_id)
-            log.warning("Aborted the multipart upload of %s left by a stopped process", key)
-            await asyncio.to_thread(marker.unlink, missing_ok=True)
-        await asyncio.to_thread(self._uploads.drop_dead_owners)
+            log.warning("Aborting the multipart upload of %s, left unfinished", key)
+            await self._abort_quietly(key, upload_id, mark)
 
     async def _undo_interrupted_commits(self) -> None:
         journals = await asyncio.to_thread(

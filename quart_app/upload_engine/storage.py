@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .cancel_safe import acquire_in_thread
+from .commit_groups import publish_and_settle
 from .durable_files import (
     fsync_directory,
     fsync_file,
@@ -206,24 +207,14 @@ class UploadStore:
         async with self._lock:
             while self._waiting_commits:
                 group, self._waiting_commits = self._waiting_commits, []
-                outcomes: Sequence[list[StoredFile] | Exception]
-                try:
-                    outcomes = await asyncio.to_thread(
-                        self._commit_group_blocking, [uploads for uploads, _ in group]
-                    )
-                except asyncio.CancelledError:  # the loop is closing
-                    for _, published in group:
-                        published.cancel()
-                    raise
-                except Exception as error:  # the lock, or the thread, failed
-                    outcomes = [error] * len(group)
-                for (_, published), outcome in zip(group, outcomes, strict=True):
-                    if published.done():
-                        continue
-                    if isinstance(outcome, Exception):
-                        published.set_exception(outcome)
-                    else:
-                        published.set_result(outcome)
+                await publish_and_settle(
+                    group,
+                    partial(
+                        asyncio.to_thread,
+                        self._commit_group_blocking,
+                        [uploads for uploads, _ in group],
+                    ),
+                )
 
     async def get(self, name: str) -> StoredFile | None:
         """The stored file called ``name``, or ``None``."""

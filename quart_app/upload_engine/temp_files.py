@@ -121,15 +121,24 @@ class TempFolder:
             if instance == self.instance or not _lock_is_free(path)
         }
 
-    def release(self) -> None:
-        """Delete what this instance still has in the folder and give up ownership."""
+    def own_files(self) -> list[Path]:
+        """This instance's files in the folder."""
+        prefix = f"{self.instance}."
+        return [
+            Path(entry.path)
+            for entry in os.scandir(self.path)
+            if entry.name.startswith(prefix) and entry.name.endswith(_TEMP_SUFFIX)
+        ]
+
+    def release(self, *, keep_files: bool = False) -> None:
+        """Delete what this instance still has in the folder and give up ownership; with
+        ``keep_files``, leave it all for a later start to sweep, as a dead instance's."""
         if self._owner is None:
             return
-        prefix = f"{self.instance}."
-        for entry in os.scandir(self.path):
-            if entry.name.startswith(prefix) and entry.name.endswith(_TEMP_SUFFIX):
-                Path(entry.path).unlink(missing_ok=True)
-        (self.path / f"{self.instance}{_OWNER_SUFFIX}").unlink(missing_ok=True)
+        if not keep_files:
+            for path in self.own_files():
+                path.unlink(missing_ok=True)
+            (self.path / f"{self.instance}{_OWNER_SUFFIX}").unlink(missing_ok=True)
         owner, self._owner = self._owner, None
         os.close(owner)
 

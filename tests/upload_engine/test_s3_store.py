@@ -438,6 +438,23 @@ async def test_a_stopped_endpoint_gives_a_prompt_5xx_and_publishes_nothing(
             assert len(list((store.root / ".s3-uploads").glob("*.part"))) == 1
         finally:
             await store.close()
+        assert len(list((store.root / ".s3-uploads").glob("*.part"))) == 1
+
+
+async def test_close_aborts_the_uploads_this_instance_left_unfinished(
+    seaweedfs: SeaweedFS, seaweedfs_s3: S3Client, prefix: str, tmp_path: Path
+) -> None:
+    store = S3UploadStore(tmp_path / "state", _settings(seaweedfs, prefix), fsync=False)
+    await store.prepare()
+    try:
+        upload = await store.begin("left.bin", "application/octet-stream")
+        await upload.write([_content(PART + 1)])
+        await upload.finish()
+        assert len(_in_progress(seaweedfs_s3, seaweedfs.bucket, prefix)) == 1
+    finally:
+        await store.close()
+    assert _in_progress(seaweedfs_s3, seaweedfs.bucket, prefix) == []
+    assert list((tmp_path / "state" / ".s3-uploads").iterdir()) == []
 
 
 async def test_the_settings_refuse_parts_below_the_s3_minimum() -> None:
