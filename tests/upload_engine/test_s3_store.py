@@ -140,11 +140,12 @@ async def test_a_file_round_trips_with_its_metadata(
     assert _in_progress(seaweedfs_s3, seaweedfs.bucket, prefix) == []
 
 
+@pytest.mark.parametrize("chunk", [256 * 1024, 13 * MIB], ids=["small-writes", "one-write"])
 async def test_a_multipart_file_is_stored_intact(
-    s3_store: S3UploadStore, seaweedfs: SeaweedFS, seaweedfs_s3: S3Client, prefix: str
+    s3_store: S3UploadStore, seaweedfs: SeaweedFS, seaweedfs_s3: S3Client, prefix: str, chunk: int
 ) -> None:
     content = _content(13 * MIB, seed=1)
-    [stored] = await s3_store.commit([await _receive(s3_store, "big.bin", content)])
+    [stored] = await s3_store.commit([await _receive(s3_store, "big.bin", content, chunk=chunk)])
     head = seaweedfs_s3.head_object(Bucket=seaweedfs.bucket, Key=prefix + stored.name)
     assert head["ETag"].endswith('-3"')
     assert stored.sha256 == hashlib.sha256(content).hexdigest()
@@ -207,6 +208,33 @@ async def test_a_digest_mismatch_is_422_and_discarding_aborts(
     assert mismatch.value.status == 422
     await upload.discard()
     assert _in_progress(seaweedfs_s3, seaweedfs.bucket, prefix) == []
+
+
+async def test_the_receiver_stores_a_multipart_body_on_s3(
+    s3_store: S3UploadStore, seaweedfs: SeaweedFS, seaweedfs_s3: S3Client, prefix: str
+) -> None:
+    first, second = _content(PART + 3, seed=4), b"second file"
+    body = encode(
+        [
+            Part("note", b"two files"),
+            Part("file", first, "one.bin", "application/octet-stream"),
+            Part("file", second, "two.txt", "text/plain"),
+        ]
+    )
+    stored = await receive_uploads(
+        _batches(body),
+        content_type=CONTENT_TYPE,
+        content_length=len(body),
+        limits=UploadLimits(idle_timeout=None),
+        store=s3_store,
+    )
+    assert [(f.original_name, f.size, f.sha256) for f in stored] == [
+        ("one.bin", len(first), hashlib.sha256(first).hexdigest()),
+        ("two.txt", len(second), hashlib.sha256(second).hexdigest()),
+    ]
+    assert (await s3_store.list_page(1, 10)).total == 2
+    assert _in_progress(seaweedfs_s3, seaweedfs.bucket, prefix) == []
+    assert s3_store.in_flight_bytes == 0
 
 
 async def test_a_digest_mismatch_through_the_receiver_leaves_nothing(
