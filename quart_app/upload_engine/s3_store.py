@@ -489,7 +489,8 @@ class S3UploadStore:
         self._committer: asyncio.Future[None] | None = None
         self._client: S3Client | None = None
         self._exit_stack = AsyncExitStack()
-        self._unaborted: list[tuple[str, str, Path]] = []
+        # (key, upload id if known, mark) of aborts that failed, retried at each begin.
+        self._unaborted: list[tuple[str, str | None, Path]] = []
         # Resumable uploads are received on local disk and use these as the local store's do.
         self.flush_executor = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="s3-flush")
         self._writer = WriterThread("s3-upload-writer")
@@ -583,25 +584,26 @@ class S3UploadStore:
         """Start a multipart upload for one incoming file, under a new free name."""
         await self._retry_aborts()
         name = await self._free_name(original_name)
-        with _as_storage_errors("creating an upload"):
-            created = await self.client.create_multipart_upload(
-                Bucket=self.settings.bucket,
-                Key=self.key(name),
-                ContentType=content_type,
-                Metadata={"original-name": quote(original_name, safe="")},
-                ChecksumAlgorithm="SHA256",
-            )
-        upload_id = created["UploadId"]
         marker = self._uploads.new_path()
+        # Marked before it is created: a begin cancelled or timed out while S3 creates the
+        # upload leaves a mark by which the upload is found and aborted later.
+        await asyncio.to_thread(self._mark, marker, self.key(name))
         try:
-            await asyncio.to_thread(self._mark, marker, self.key(name), upload_id)
-        except BaseException:
-            await asyncio.shield(self._abort_quietly(self.key(name), upload_id, None))
+            with _as_storage_errors("creating an upload"):
+                created = await self.client.create_multipart_upload(
+                    Bucket=self.settings.bucket,
+                    Key=self.key(name),
+                    ContentType=content_type,
+                    Metadata={"original-name": quote(original_name, safe="")},
+                    ChecksumAlgorithm="SHA256",
+                )
+        except Exception:
+            self._unaborted.append((self.key(name), None, marker))
             raise
         return S3IncomingFile(
             self,
             name=name,
-            upload_id=upload_id,
+            upload_id=created["UploadId"],
             marker=marker,
             original_name=original_name,
             content_type=content_type,
@@ -820,7 +822,7 @@ class S3UploadStore:
         """Abort ``upload``'s multipart upload; on failure keep it for a later retry."""
         await self._abort_quietly(upload.key, upload.upload_id, upload.marker)
 
-    async def _abort_quietly(self, key: str, upload_id: str, marker: Path | None) -> None:
+    async def _abort_quietly(self, key: str, upload_id: str | None, marker: Path | None) -> None:
         try:
             with _as_storage_errors("aborting an upload"):
                 await self._abort_one(key, upload_id)
@@ -831,14 +833,23 @@ class S3UploadStore:
         if marker is not None:
             await asyncio.to_thread(marker.unlink, missing_ok=True)
 
-    async def _abort_one(self, key: str, upload_id: str) -> None:
-        try:
-            await self.client.abort_multipart_upload(
-                Bucket=self.settings.bucket, Key=key, UploadId=upload_id
+    async def _abort_one(self, key: str, upload_id: str | None) -> None:
+        """Abort the multipart upload ``upload_id`` of ``key``, or every one of ``key``."""
+        if upload_id is None:
+            listed = await self.client.list_multipart_uploads(
+                Bucket=self.settings.bucket, Prefix=key
             )
-        except ClientError as error:
-            if not _is_missing(error):
-                raise
+            found = [u["UploadId"] for u in listed.get("Uploads", []) if u.get("Key") == key]
+        else:
+            found = [upload_id]
+        for each in found:
+            try:
+                await self.client.abort_multipart_upload(
+                    Bucket=self.settings.bucket, Key=key, UploadId=each
+                )
+            except ClientError as error:
+                if not _is_missing(error):
+                    raise
 
     async def _retry_aborts(self) -> None:
         pending, self._unaborted = self._unaborted, []
@@ -872,9 +883,8 @@ class S3UploadStore:
         for folder in (self.root, self.ledger.meta_dir, self._uploads.path):
             folder.mkdir(parents=True, exist_ok=True)
 
-    @staticmethod
-    def _mark(marker: Path, key: str, upload_id: str) -> None:
-        write_new(marker, json.dumps({"key": key, "upload_id": upload_id}).encode(), fsync=False)
+    def _mark(self, marker: Path, key: str) -> None:
+        write_new(marker, json.dumps({"key": key}).encode(), fsync=self.fsync)
 
     async def _abort_dead_uploads(self) -> None:
         await self._abort_marked(await asyncio.to_thread(self._uploads.dead_files))
@@ -886,12 +896,12 @@ class S3UploadStore:
         for mark in marks:
             try:
                 recorded = json.loads(await asyncio.to_thread(mark.read_bytes))
-                key, upload_id = str(recorded["key"]), str(recorded["upload_id"])
+                key = str(recorded["key"])
             except (OSError, ValueError, KeyError, TypeError):
                 await asyncio.to_thread(mark.unlink, missing_ok=True)
                 continue
             log.warning("Aborting the multipart upload of %s, left unfinished", key)
-            await self._abort_quietly(key, upload_id, mark)
+            await self._abort_quietly(key, None, mark)
 
     async def _undo_interrupted_commits(self) -> None:
         journals = await asyncio.to_thread(
