@@ -22,6 +22,7 @@ from quart_app.upload_engine import (
     FileStore,
     InsufficientStorageError,
     OpenedFile,
+    ResumableStore,
     S3IncomingFile,
     S3Settings,
     S3UploadStore,
@@ -512,5 +513,40 @@ async def test_concurrent_commits_are_each_all_or_none_within_the_quota(
         assert await store.used_bytes() == 4000
         assert _in_progress(seaweedfs_s3, seaweedfs.bucket, prefix) == []
         assert store.in_flight_bytes == 0
+    finally:
+        await store.close()
+
+
+async def test_a_resumable_upload_is_published_to_s3_and_its_reservation_released(
+    seaweedfs: SeaweedFS, seaweedfs_s3: S3Client, prefix: str, tmp_path: Path
+) -> None:
+    store = S3UploadStore(tmp_path / "state", _settings(seaweedfs, prefix), quota=20 * MIB)
+    resumable = ResumableStore(
+        store, limits=UploadLimits(idle_timeout=None), max_size=None, expiry=None
+    )
+    await store.prepare()
+    try:
+        content = _content(6 * MIB, seed=5)
+        created = await resumable.create(
+            length=len(content),
+            original_name="tus.bin",
+            content_type="application/octet-stream",
+            metadata="",
+        )
+        assert await store.used_bytes() == len(content)
+        half = 3 * MIB
+        await resumable.append(created.id, _batches(content[:half]), offset=0)
+        _, stored = await resumable.append(created.id, _batches(content[half:]), offset=half)
+        assert stored is not None
+        assert stored.sha256 == hashlib.sha256(content).hexdigest()
+        got = seaweedfs_s3.get_object(Bucket=seaweedfs.bucket, Key=prefix + stored.name)
+        assert got["Body"].read() == content
+        assert await store.used_bytes() == len(content)
+        assert _in_progress(seaweedfs_s3, seaweedfs.bucket, prefix) == []
+        again = S3UploadStore(store.root, store.settings, quota=20 * MIB)
+        ResumableStore(again, limits=UploadLimits(), max_size=None, expiry=None)
+        await again.prepare()
+        await again.close()
+        assert await store.used_bytes() == len(content)
     finally:
         await store.close()
