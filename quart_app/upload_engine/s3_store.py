@@ -676,8 +676,7 @@ class S3UploadStore:
         ]
         if not names:
             return outcomes
-        journal = self.ledger.meta_dir / f"{_JOURNAL_PREFIX}{secrets.token_hex(8)}.json"
-        await asyncio.to_thread(write_new, journal, json.dumps(names).encode(), fsync=self.fsync)
+        journal = await self._write_journal(names)
         results = await asyncio.gather(
             *(
                 self._publish_request(uploads, outcome)
@@ -700,12 +699,25 @@ class S3UploadStore:
         except OSError:
             # The objects are out; the next start recounts the ledger from the listing.
             log.exception("Recording a commit in the usage ledger failed")
-        if all(not isinstance(outcome, _RemovalFailedError) for outcome in outcomes):
-            await asyncio.to_thread(journal.unlink, missing_ok=True)
+        unremoved = [
+            upload.name
+            for uploads, outcome in zip(group, outcomes, strict=True)
+            if isinstance(outcome, _RemovalFailedError)
+            for upload in uploads
+        ]
+        if unremoved:
+            # The next start must undo these requests only, not the others of the group.
+            await self._write_journal(unremoved)
+        await asyncio.to_thread(journal.unlink, missing_ok=True)
         return [
             outcome.error if isinstance(outcome, _RemovalFailedError) else outcome
             for outcome in outcomes
         ]
+
+    async def _write_journal(self, names: Sequence[str]) -> Path:
+        journal = self.ledger.meta_dir / f"{_JOURNAL_PREFIX}{secrets.token_hex(8)}.json"
+        await asyncio.to_thread(write_new, journal, json.dumps(names).encode(), fsync=self.fsync)
+        return journal
 
     def _describe(self, uploads: Sequence[S3IncomingFile]) -> list[StoredFile]:
         created = time.time()
