@@ -53,7 +53,14 @@ from .errors import (
     UploadError,
 )
 from .ledger import META_DIR, UsageLedger
-from .stored_files import OpenedFile, StoredFile, StoredPage, is_stored_name, safe_stored_name
+from .stored_files import (
+    OpenedFile,
+    StoredFile,
+    StoredPage,
+    is_stored_name,
+    safe_stored_name,
+    stored_file_from_json,
+)
 from .temp_files import TempFolder, TempUpload, TempWriting
 from .writer_thread import WriterThread
 
@@ -984,18 +991,7 @@ class S3UploadStore:
                 return None
             async with answer["Body"] as body:
                 raw = await body.read()
-        try:
-            recorded: dict[str, Any] = json.loads(raw)
-        except ValueError:
-            return None
-        return StoredFile(
-            name=name,
-            original_name=str(recorded.get("original_name", name)),
-            size=int(recorded.get("size", 0)),
-            sha256=str(recorded.get("sha256", "")),
-            content_type=str(recorded.get("content_type", "application/octet-stream")),
-            created=float(recorded.get("created", 0.0)),
-        )
+        return stored_file_from_json(name, raw)
 
     async def _list_objects(self) -> list[tuple[float, str, int]]:
         """(last modified, name, size) of every stored object under the prefix."""

@@ -38,7 +38,14 @@ from .durable_files import (
 )
 from .errors import InsufficientStorageError
 from .ledger import META_DIR, UsageLedger
-from .stored_files import OpenedFile, StoredFile, StoredPage, is_stored_name, safe_stored_name
+from .stored_files import (
+    OpenedFile,
+    StoredFile,
+    StoredPage,
+    is_stored_name,
+    safe_stored_name,
+    stored_file_from_json,
+)
 from .temp_files import TempFolder, TempUpload, TempWriting, create_temp_file
 from .writer_thread import WriterThread
 
@@ -441,19 +448,12 @@ class UploadStore:
 
     def _read_metadata(self, name: str) -> StoredFile | None:
         try:
-            raw: dict[str, Any] = json.loads(self._meta_path(name).read_bytes())
-        except (FileNotFoundError, ValueError):
+            data = self._meta_path(name).read_bytes()
+        except FileNotFoundError:
             return None
         if not (self.root / name).is_file():
             return None
-        return StoredFile(
-            name=name,
-            original_name=str(raw.get("original_name", name)),
-            size=int(raw.get("size", 0)),
-            sha256=str(raw.get("sha256", "")),
-            content_type=str(raw.get("content_type", "application/octet-stream")),
-            created=float(raw.get("created", 0.0)),
-        )
+        return stored_file_from_json(name, data)
 
     def _list_blocking(self, page: int, per_page: int) -> StoredPage:
         with self._locked(shared=True):
