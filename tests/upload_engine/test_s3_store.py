@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,9 +73,17 @@ async def s3_store(
 ) -> AsyncIterator[S3UploadStore]:
     """A prepared S3 store on the shared SeaweedFS, its state in a temporary folder."""
     store = S3UploadStore(tmp_path / "state", _settings(seaweedfs, prefix), fsync=False)
+    async with _prepared(store):
+        yield store
+
+
+@asynccontextmanager
+async def _prepared(store: S3UploadStore) -> AsyncIterator[S3UploadStore]:
     await store.prepare()
-    yield store
-    await store.close()
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def _content(size: int, seed: int = 0) -> bytes:
@@ -263,9 +272,9 @@ async def _batches(body: bytes) -> AsyncIterator[list[bytes]]:
 async def test_the_quota_refuses_a_commit_with_507(
     seaweedfs: SeaweedFS, seaweedfs_s3: S3Client, prefix: str, tmp_path: Path
 ) -> None:
-    store = S3UploadStore(tmp_path / "state", _settings(seaweedfs, prefix), quota=1500)
-    await store.prepare()
-    try:
+    async with _prepared(
+        S3UploadStore(tmp_path / "state", _settings(seaweedfs, prefix), quota=1500)
+    ) as store:
         await store.commit([await _receive(store, "a.bin", _content(1000))])
         with pytest.raises(InsufficientStorageError) as full:
             await store.commit([await _receive(store, "b.bin", _content(1000))])
@@ -273,8 +282,6 @@ async def test_the_quota_refuses_a_commit_with_507(
         assert (await store.list_page(1, 10)).total == 1
         assert await store.used_bytes() == 1000
         assert _in_progress(seaweedfs_s3, seaweedfs.bucket, prefix) == []
-    finally:
-        await store.close()
 
 
 async def test_listing_is_newest_first_in_pages(s3_store: S3UploadStore) -> None:
@@ -309,9 +316,7 @@ async def test_presigned_downloads_name_the_file_as_an_attachment(
     seaweedfs: SeaweedFS, prefix: str, tmp_path: Path
 ) -> None:
     settings = _settings(seaweedfs, prefix, presigned_downloads=True)
-    store = S3UploadStore(tmp_path / "state", settings)
-    await store.prepare()
-    try:
+    async with _prepared(S3UploadStore(tmp_path / "state", settings)) as store:
         [stored] = await store.commit([await _receive(store, "naïve file.txt", b"hi there")])
         opened = await store.open(stored.name)
         assert opened is not None
@@ -325,8 +330,6 @@ async def test_presigned_downloads_name_the_file_as_an_attachment(
             "attachment; filename*=UTF-8''na%C3%AFve%20file.txt"
         )
         assert answer.headers["content-type"] == "application/octet-stream"
-    finally:
-        await store.close()
 
 
 async def test_a_replaced_object_is_not_mixed_into_an_open_read(
@@ -473,15 +476,13 @@ async def test_a_stopped_endpoint_gives_a_prompt_5xx_and_publishes_nothing(
 async def test_close_aborts_the_uploads_this_instance_left_unfinished(
     seaweedfs: SeaweedFS, seaweedfs_s3: S3Client, prefix: str, tmp_path: Path
 ) -> None:
-    store = S3UploadStore(tmp_path / "state", _settings(seaweedfs, prefix), fsync=False)
-    await store.prepare()
-    try:
+    async with _prepared(
+        S3UploadStore(tmp_path / "state", _settings(seaweedfs, prefix), fsync=False)
+    ) as store:
         upload = await store.begin("left.bin", "application/octet-stream")
         await upload.write([_content(PART + 1)])
         await upload.finish()
         assert len(_in_progress(seaweedfs_s3, seaweedfs.bucket, prefix)) == 1
-    finally:
-        await store.close()
     assert _in_progress(seaweedfs_s3, seaweedfs.bucket, prefix) == []
     assert list((tmp_path / "state" / ".s3-uploads").iterdir()) == []
 
@@ -496,9 +497,9 @@ async def test_the_settings_refuse_parts_below_the_s3_minimum() -> None:
 async def test_concurrent_commits_are_each_all_or_none_within_the_quota(
     seaweedfs: SeaweedFS, seaweedfs_s3: S3Client, prefix: str, tmp_path: Path
 ) -> None:
-    store = S3UploadStore(tmp_path / "state", _settings(seaweedfs, prefix), quota=5000)
-    await store.prepare()
-    try:
+    async with _prepared(
+        S3UploadStore(tmp_path / "state", _settings(seaweedfs, prefix), quota=5000)
+    ) as store:
         requests = [
             [await _receive(store, f"r{i}-{j}.bin", _content(1000, seed=i)) for j in range(2)]
             for i in range(4)
@@ -513,8 +514,6 @@ async def test_concurrent_commits_are_each_all_or_none_within_the_quota(
         assert await store.used_bytes() == 4000
         assert _in_progress(seaweedfs_s3, seaweedfs.bucket, prefix) == []
         assert store.in_flight_bytes == 0
-    finally:
-        await store.close()
 
 
 async def test_a_resumable_upload_is_published_to_s3_and_its_reservation_released(
