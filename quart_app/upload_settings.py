@@ -48,7 +48,7 @@ def _lowercase_set(values: Iterable[str] | str | None) -> frozenset[str] | None:
     return frozenset(value.strip().lower().lstrip(".") for value in values if value.strip())
 
 
-def upload_store_from(config: Mapping[str, Any]) -> FileStore:
+def upload_store_from(config: Mapping[str, Any]) -> FileStore[Any]:
     """The store ``UPLOAD_STORAGE`` names: the local folder, or an S3 bucket (with the folder
     keeping the quota ledger and the state of uploads in progress)."""
     folder = Path(config["UPLOAD_FOLDER"])
@@ -114,9 +114,9 @@ def begin_shutdown(app: Quart, *, grace: float) -> None:
     cast(Shutdown, app.extensions[_SHUTDOWN_KEY]).begin(grace)
 
 
-def get_upload_store() -> FileStore:
+def get_upload_store() -> FileStore[Any]:
     """The current app's upload store, whichever backend it is."""
-    return cast(FileStore, current_app.extensions[_STORE_KEY])
+    return cast("FileStore[Any]", current_app.extensions[_STORE_KEY])
 
 
 def get_resumable_store() -> ResumableStore:

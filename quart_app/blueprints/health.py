@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from contextlib import suppress
+from typing import Final
 
 from quart import Blueprint, Response, jsonify
 
@@ -11,6 +14,8 @@ from ..upload_settings import get_upload_store
 from ..version import VERSION
 
 bp = Blueprint("health", __name__)
+
+_STORE_CHECK_SECONDS: Final = 3.0
 
 
 async def _database_reachable() -> bool:
@@ -25,7 +30,11 @@ async def _database_reachable() -> bool:
 async def health() -> Response:
     """Say whether the database answers and the upload store takes files: 200, else 503."""
     database = await _database_reachable()
-    uploads = await get_upload_store().check_reachable()
+    uploads = False
+    # An object store that does not answer would hold the check for its client's timeouts.
+    with suppress(TimeoutError):
+        async with asyncio.timeout(_STORE_CHECK_SECONDS):
+            uploads = await get_upload_store().check_reachable()
     healthy = database and uploads
     response = jsonify(
         {

@@ -11,6 +11,9 @@ from .errors import (
     InsufficientStorageError,
     MalformedUploadError,
     ServerStoppingError,
+    StorageFailedError,
+    StorageTimeoutError,
+    StorageUnavailableError,
     UnsupportedUploadTypeError,
     UploadError,
     UploadGoneError,
@@ -24,6 +27,7 @@ from .file_store import FileStore, IncomingFile
 from .limits import UploadLimits
 from .receive import DIGEST_FIELD, FieldsCheck, normalised_digest, receive_uploads
 from .resumable import CHECKSUM_ALGORITHMS, ChunkChecksum, ResumableStore, ResumableUpload
+from .s3_store import S3IncomingFile, S3OpenedFile, S3Settings, S3UploadStore
 from .shutdown import Shutdown
 from .storage import LocalOpenedFile, UploadStore
 from .stored_files import OpenedFile, StoredFile, StoredPage, is_stored_name
@@ -44,8 +48,15 @@ __all__ = [
     "OpenedFile",
     "ResumableStore",
     "ResumableUpload",
+    "S3IncomingFile",
+    "S3OpenedFile",
+    "S3Settings",
+    "S3UploadStore",
     "ServerStoppingError",
     "Shutdown",
+    "StorageFailedError",
+    "StorageTimeoutError",
+    "StorageUnavailableError",
     "StoredFile",
     "StoredPage",
     "TempUpload",

@@ -1,18 +1,21 @@
-"""The one interface every upload store offers (the local folder, an S3 bucket): what the
-engine, the resumable uploads and the views call, never a backend by name."""
+"""The interface every upload store offers (a local folder, an S3 bucket): what the receiver,
+the resumable uploads and the views use, never naming a backend."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .stored_files import OpenedFile, StoredFile, StoredPage
-from .temp_files import TempWriting
+from .temp_files import TempUpload, TempWriting
+
+IncomingT = TypeVar("IncomingT", bound="IncomingFile")
 
 
 class IncomingFile(Protocol):
-    """One file being received into a store, until it is committed or discarded."""
+    """A file being received into a store: written in order, finished, then committed or
+    discarded."""
 
     original_name: str
     content_type: str
@@ -22,64 +25,72 @@ class IncomingFile(Protocol):
 
     @property
     def path(self) -> PurePath:
-        """Where it is being received, for log messages."""
+        """Where it is being written (a local path, or a name for log messages)."""
 
     async def write(self, buffers: Sequence[memoryview | bytes]) -> None:
-        """Append ``buffers``, in order, hashing them."""
+        """Append ``buffers`` in order."""
 
     async def finish(self) -> None:
-        """Everything has arrived: make it ready to commit (422 on a digest mismatch)."""
+        """Settle what was written; 422 if the expected digest differs."""
 
     async def discard(self) -> None:
-        """Drop whatever was received; safe at any point and more than once."""
+        """Drop everything written; safe at any point and more than once."""
 
     def forget(self) -> None:
-        """Stop counting its bytes as in flight (committed or discarded)."""
+        """Stop counting its bytes as in flight."""
 
 
-class FileStore(Protocol):
-    """Published files with their metadata, a quota, and files being received."""
+class FileStore(Protocol[IncomingT]):
+    """Stored files with quota, published all or none, listed newest first."""
 
-    root: Path  # the local folder of its ledger and of uploads in progress
-    quota: int | None
-    fsync: bool
+    @property
+    def root(self) -> Path:
+        """The local folder of the store's state (and, for the local store, its files)."""
+
+    @property
+    def fsync(self) -> bool:
+        """Whether local writes are flushed to disk before they count."""
+
+    @property
+    def quota(self) -> int | None:
+        """The most bytes the store may hold, or ``None``."""
 
     @property
     def writing(self) -> TempWriting:
-        """How files being received are written (writer thread, fsync, counting)."""
+        """How local temp files (resumable uploads) are written."""
 
     @property
     def in_flight_bytes(self) -> int:
-        """Bytes received and not yet committed or discarded, in this process."""
+        """Bytes received in this process and not yet committed or discarded."""
 
     async def prepare(self) -> None:
-        """Open the store and recover from any crash; before serving."""
+        """Get ready to serve and recover from any crash."""
 
     async def close(self) -> None:
-        """Let go of everything it holds; after serving."""
+        """Let go of what this instance holds."""
 
     async def check_reachable(self) -> bool:
-        """Whether the store takes files now (for /healthz)."""
+        """Whether the store can be written to now."""
 
     async def begin(
         self, original_name: str, content_type: str, *, expected_sha256: str | None = None
-    ) -> IncomingFile:
+    ) -> IncomingT:
         """Start receiving one file."""
 
     def fits(self, extra_bytes: int) -> bool:
-        """Whether ``extra_bytes`` more fit the quota, by what is known without I/O."""
+        """Whether ``extra_bytes`` more fit the quota as last read."""
 
     async def ensure_room(self, extra_bytes: int) -> None:
-        """507 unless ``extra_bytes`` more fit the quota now."""
+        """507 unless ``extra_bytes`` more fit the quota, read now."""
 
-    async def commit(self, uploads: Sequence[IncomingFile]) -> list[StoredFile]:
-        """Publish finished files under new unique names, all or none."""
+    async def commit(self, uploads: Sequence[IncomingT | TempUpload]) -> list[StoredFile]:
+        """Publish finished files, all or none."""
 
     async def get(self, name: str) -> StoredFile | None:
-        """The stored file called ``name``, or ``None``."""
+        """The stored file ``name``, or ``None``."""
 
     async def open(self, name: str) -> OpenedFile | None:
-        """The stored file ``name`` opened for reading, or ``None``; the caller closes it."""
+        """The stored file ``name`` opened for reading, or ``None``."""
 
     async def delete(self, name: str) -> bool:
         """Remove a stored file; ``False`` if there was none."""
@@ -88,10 +99,10 @@ class FileStore(Protocol):
         """Stored files, newest first, a page at a time."""
 
     async def used_bytes(self) -> int:
-        """Bytes held by published files and reservations, by the shared ledger."""
+        """Bytes recorded in the usage ledger."""
 
     def reserve_blocking(self, extra_bytes: int, record: Callable[[], None]) -> None:
-        """Reserve (or release) bytes in the ledger with ``record()``, under its lock."""
+        """Reserve bytes in the ledger and record the reservation, under its lock."""
 
     def count_reservations_with(self, counter: Callable[[], int]) -> None:
-        """Have recovery add ``counter()`` (bytes reserved on disk) to the ledger."""
+        """Have recovery add ``counter()`` to the ledger."""

@@ -4,11 +4,12 @@ the listing, stored names, and stored files opened for reading."""
 from __future__ import annotations
 
 import abc
+import json
 import re
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from werkzeug.utils import secure_filename
 
@@ -25,6 +26,23 @@ class StoredFile:
     sha256: str
     content_type: str
     created: float
+
+
+def stored_file_from_json(name: str, data: bytes) -> StoredFile | None:
+    """The stored file ``name`` as its metadata record (JSON) describes it; ``None`` if the
+    record is unreadable."""
+    try:
+        recorded: dict[str, Any] = json.loads(data)
+    except ValueError:
+        return None
+    return StoredFile(
+        name=name,
+        original_name=str(recorded.get("original_name", name)),
+        size=int(recorded.get("size", 0)),
+        sha256=str(recorded.get("sha256", "")),
+        content_type=str(recorded.get("content_type", "application/octet-stream")),
+        created=float(recorded.get("created", 0.0)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
