@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support.app_settings import API_KEY, server_env
+from .support.app_settings import API_KEY
 from .support.live_server import quart_app_server
 from .support.raw_http import WAIT_SECONDS, eventually, multipart, read_response, request_head
 from .support.seaweedfs import restarted, running_seaweedfs, stop
@@ -30,7 +30,7 @@ async def test_the_store_stopping_mid_upload_is_a_clear_5xx_and_nothing_is_kept(
     body = multipart(("big.bin", os.urandom(40 * MIB)))
     with running_seaweedfs() as store:
         backend = UploadBackend.s3(tmp_path / "uploads", store)
-        env = server_env(tmp_path, **backend.server_env())
+        env = backend.server_env(tmp_path)
         with quart_app_server(env) as server:
             reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
             writer.write(request_head(server.port, length=len(body), api_key=API_KEY))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .app_settings import server_env
 from .seaweedfs import SeaweedFS, s3_client
 
 if TYPE_CHECKING:
@@ -66,10 +67,11 @@ class UploadBackend:
             "AWS_SECRET_ACCESS_KEY": self.seaweedfs.secret_key,
         }
 
-    def server_env(self) -> dict[str, str]:
-        """The settings and credentials as a served app's environment."""
-        settings = {f"QUART_{key}": str(value) for key, value in self.settings.items()}
-        return {**settings, **self.env}
+    def server_env(self, tmp_path: Path, **overrides: str) -> dict[str, str]:
+        """A served app's environment: the test configuration in ``tmp_path`` with this
+        store's settings (and ``overrides``), and the store's credentials."""
+        settings = {key: str(value) for key, value in self.settings.items()}
+        return {**server_env(tmp_path, **settings, **overrides), **self.env}
 
     def stored(self) -> list[str]:
         """The names of the published files."""
@@ -78,8 +80,13 @@ class UploadBackend:
         pages = self._client.get_paginator("list_objects_v2").paginate(
             Bucket=self.seaweedfs.bucket, Prefix=self.prefix
         )
-        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-        return sorted(key.removeprefix(self.prefix) for key in keys)
+        names = [
+            item["Key"].removeprefix(self.prefix)
+            for page in pages
+            for item in page.get("Contents", [])
+        ]
+        # The store keeps each file's record under .meta/ beside it.
+        return sorted(name for name in names if "/" not in name)
 
     def content(self, name: str) -> bytes:
         """What the published file ``name`` holds."""

@@ -48,7 +48,7 @@ async def head(connection: KeptAlive, location: str) -> dict[str, str]:
 async def test_the_protocol_holds_across_two_workers(
     tmp_path: Path, upload_backend: UploadBackend
 ) -> None:
-    with quart_app_server(server_env(tmp_path, **upload_backend.server_env())) as server:
+    with quart_app_server(upload_backend.server_env(tmp_path)) as server:
         first, second = await one_connection_per_worker(server)
         try:
             options = await first.send(raw("OPTIONS", "/files/", {}))
@@ -144,7 +144,7 @@ async def test_partial_uploads_sent_in_parallel_are_joined(
     tmp_path: Path, upload_backend: UploadBackend
 ) -> None:
     parts = [os.urandom(300 * KIB) for _ in range(4)]
-    with quart_app_server(server_env(tmp_path, **upload_backend.server_env())) as server:
+    with quart_app_server(upload_backend.server_env(tmp_path)) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=WAIT_SECONDS) as http:
 
             async def send(part: bytes) -> str:
@@ -170,7 +170,7 @@ async def test_a_restart_during_a_patch_keeps_the_bytes_and_the_upload_resumes(
     tmp_path: Path, upload_backend: UploadBackend
 ) -> None:
     content = os.urandom(2 * 1024 * KIB)
-    env = server_env(tmp_path, **upload_backend.server_env())
+    env = upload_backend.server_env(tmp_path)
     with quart_app_server(env) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=WAIT_SECONDS) as http:
             location = (await http.post("/files/", headers=creation(len(content)))).headers[
