@@ -672,3 +672,32 @@ async def test_every_upload_gives_its_buffer_share_back(tmp_path: Path) -> None:
         writer.close()
         await eventually(lambda: budget.streams == 0, "the cut-off upload's share is back")
     assert (stored.status_code, refused.status_code) == (201, 413)
+
+
+@pytest.mark.slow
+async def test_presigned_downloads_send_the_client_to_the_store(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = upload_backend_for("s3", tmp_path / "uploads", request, monkeypatch)
+    content = os.urandom(100_000)
+    async with (
+        hypercorn_serving(tmp_path, backend=backend, S3_PRESIGNED_DOWNLOADS=True) as running,
+        httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http,
+    ):
+        stored = await http.post(
+            "/upload", headers=AUTH, files=[("wordlist-upload", ("café.bin", content))]
+        )
+        url = stored.json()["files"][0]["url"]
+        answer = await http.get(url, headers=AUTH)
+        assert answer.status_code == 307
+        assert answer.headers["cache-control"] == "private, no-store"
+        assert backend.seaweedfs is not None
+        location = answer.headers["location"]
+        assert location.startswith(backend.seaweedfs.endpoint_url + "/")
+        fetched = await http.get(location)
+        unauthorised = await http.get(url)
+    assert fetched.status_code == 200 and fetched.content == content
+    assert fetched.headers["content-disposition"] == (
+        "attachment; filename=cafe.bin; filename*=UTF-8''caf%C3%A9.bin"
+    )
+    assert unauthorised.status_code == 401, "the link is given to callers only"
