@@ -80,16 +80,19 @@ def _s3_settings(store: SeaweedFS) -> dict[str, str]:
 
 
 def _stored_objects(store: SeaweedFS) -> str:
-    """How many objects under the prefix hold what their metadata's SHA-256 says."""
+    """How many stored objects hold the bytes their records' SHA-256 says (the records are
+    `.meta/<name>.json` beside them)."""
     client = s3_client(store)
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket, Prefix=PREFIX)
     keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+    names = [key.removeprefix(PREFIX) for key in keys if "/" not in key.removeprefix(PREFIX)]
     good = 0
-    for key in keys:
-        answer = client.get_object(Bucket=store.bucket, Key=key)
-        recorded = answer["Metadata"].get("sha256")
-        good += recorded == sha256_hex(answer["Body"].read())
-    return f"{good}/{len(keys)}"
+    for name in names:
+        record = client.get_object(Bucket=store.bucket, Key=f"{PREFIX}.meta/{name}.json")
+        recorded = json.loads(record["Body"].read())["sha256"]
+        body = client.get_object(Bucket=store.bucket, Key=PREFIX + name)["Body"].read()
+        good += recorded == sha256_hex(body)
+    return f"{good}/{len(names)}"
 
 
 def app_row(label: str, args: argparse.Namespace, block: bytes, workdir: Path) -> S3Result:
@@ -97,14 +100,18 @@ def app_row(label: str, args: argparse.Namespace, block: bytes, workdir: Path) -
     server = make_server("quart_app", workdir)
     log = ROOT / "bench" / "results" / f"s3-{label}.log"
     if label == "quart_app_local":
-        return S3Result(**dataclasses.asdict(run_server(server, args, block, log)))
+        return S3Result(
+            **{**dataclasses.asdict(run_server(server, args, block, log)), "server": label}
+        )
     with running_seaweedfs(bucket="bench") as store:
         server.env |= _s3_settings(store)
         # The bytes are in S3: the app's answered digests are checked, and the objects below.
         server.stored = None
         weed = process_tree(store.process.pid)
         before = tree_cpu_seconds(weed)
-        result = S3Result(**dataclasses.asdict(run_server(server, args, block, log)))
+        result = S3Result(
+            **{**dataclasses.asdict(run_server(server, args, block, log)), "server": label}
+        )
         sent_gb = args.concurrency * args.size_mib * MIB / 1e9 + args.big_mib * MIB / 1e9
         result.weed_cpu_s_per_gb = (tree_cpu_seconds(weed) - before) / sent_gb
         result.notes.append(

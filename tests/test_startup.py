@@ -190,9 +190,14 @@ def test_every_default_passes_the_check() -> None:
     [
         ({}, "QUART_S3_BUCKET must name a bucket when QUART_UPLOAD_STORAGE is s3."),
         (
+            {"S3_BUCKET": "files", "UPLOAD_MAX_FILE_SIZE": 60 * 1024**3},
+            "QUART_S3_PART_SIZE must be at least 1/10000 of the largest upload (64424509440"
+            " bytes): S3 takes at most 10000 parts.",
+        ),
+        (
             {"S3_BUCKET": "files", "S3_BUFFER_TOTAL": 1024},
             "QUART_S3_BUFFER_TOTAL must hold at least one part"
-            " (QUART_S3_PART_SIZE, 8388608 bytes).",
+            " (QUART_S3_PART_SIZE, 5242880 bytes).",
         ),
     ],
 )
