@@ -701,3 +701,48 @@ async def test_presigned_downloads_send_the_client_to_the_store(
         "attachment; filename=cafe.bin; filename*=UTF-8''caf%C3%A9.bin"
     )
     assert unauthorised.status_code == 401, "the link is given to callers only"
+
+
+@pytest.mark.slow
+async def test_files_are_stored_listed_downloaded_and_deleted_on_each_store(
+    tmp_path: Path, upload_backend: UploadBackend
+) -> None:
+    contents = {f"{index}.txt": os.urandom(3000 + index) for index in range(5)}
+    async with (
+        hypercorn_serving(
+            tmp_path,
+            backend=upload_backend,
+            UPLOADS_PER_PAGE=2,
+            UPLOAD_ALLOWED_EXTENSIONS=["txt"],
+        ) as running,
+        httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http,
+    ):
+        files = [("wordlist-upload", (name, content)) for name, content in contents.items()]
+        together = await http.post("/upload", headers=AUTH, files=files)
+        assert together.status_code == 201
+        stored = {file["original_name"]: file for file in together.json()["files"]}
+        refused = await http.post(
+            "/upload",
+            headers=AUTH,
+            files=[*files[:1], ("wordlist-upload", ("x.exe", b"MZ"))],
+        )
+        assert refused.status_code == 415, "one refused file keeps the whole request out"
+        pages = [(await http.get(f"/uploads?page={n}", headers=AUTH)).json() for n in (1, 2, 3)]
+        listed = [file["name"] for page in pages for file in page["files"]]
+        assert sorted(listed) == sorted(file["name"] for file in stored.values())
+        assert [page["pages"] for page in pages] == [3, 3, 3]
+        first = stored["0.txt"]
+        part = await http.get(first["url"], headers={**AUTH, "Range": "bytes=10-19"})
+        assert (part.status_code, part.content) == (206, contents["0.txt"][10:20])
+        whole = await http.get(first["url"], headers=AUTH)
+        assert whole.content == contents["0.txt"]
+        assert (await http.delete(first["url"], headers=AUTH)).status_code == 204
+        assert (await http.get(first["url"], headers=AUTH)).status_code == 404
+    assert sorted(upload_backend.stored()) == sorted(
+        file["name"] for name, file in stored.items() if name != "0.txt"
+    )
+    assert [upload_backend.content(stored[name]["name"]) for name in ("1.txt", "4.txt")] == [
+        contents["1.txt"],
+        contents["4.txt"],
+    ]
+    assert upload_backend.in_progress() == []
