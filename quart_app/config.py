@@ -77,6 +77,21 @@ def default_config() -> dict[str, Any]:
         "TUS_EXPIRY": 24 * 3600,
         "TUS_SWEEP_INTERVAL": 600,
         "TUS_MAX_SIZE": None,
+        # Where published files go: "local" (UPLOAD_FOLDER) or "s3" (an S3-compatible store;
+        # credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or botocore's other
+        # usual places). UPLOAD_FOLDER still holds the quota ledger and tus uploads' state.
+        "UPLOAD_STORAGE": "local",
+        "S3_ENDPOINT_URL": None,
+        "S3_BUCKET": None,
+        "S3_PREFIX": "uploads/",
+        "S3_REGION": "us-east-1",
+        "S3_PRESIGNED_DOWNLOADS": False,
+        # Multipart parts (S3's minimum is 5 MiB) and the part buffers one worker may hold for
+        # all its uploads together: past it, uploads wait (and so do their clients).
+        # 5 MiB parts, two per worker: the burst of 64 uploads grew 2 workers by 61 MiB, where
+        # 8 MiB parts three at a time took 99 MiB for the same rate (docs/performance.md).
+        "S3_PART_SIZE": 5 * 1024 * 1024,
+        "S3_BUFFER_TOTAL": 10 * 1024 * 1024,
     }
 
 
@@ -126,6 +141,18 @@ def _optional(accepts: Callable[[object], bool]) -> Callable[[object], bool]:
     return lambda value: value is None or accepts(value)
 
 
+def _one_of(*choices: str) -> Callable[[object], bool]:
+    return lambda value: value in choices
+
+
+def _any_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+_S3_MIN_PART: Final = 5 * 1024 * 1024
+_S3_MAX_PARTS: Final = 10_000
+
+
 _TEXT: Final = _Expected("non-empty text", _text)
 _BOOLEAN: Final = _Expected("true or false", _boolean)
 _COUNT: Final = _Expected("a whole number, 0 or more", _whole(0))
@@ -135,6 +162,12 @@ _SECONDS_OR_NONE: Final = _Expected(
     "a number of seconds above 0, or null for never", _optional(_positive_number)
 )
 _BYTES_OR_NONE: Final = _Expected("a number of bytes, or null for no limit", _optional(_whole(0)))
+_STORAGE: Final = _Expected('"local" or "s3"', _one_of("local", "s3"))
+_TEXT_OR_NONE: Final = _Expected("non-empty text, or null", _optional(_text))
+_ANY_TEXT: Final = _Expected("text (may be empty)", _any_text)
+_PART_BYTES: Final = _Expected(
+    f"a number of bytes, {_S3_MIN_PART} (5 MiB, S3's minimum part) or more", _whole(_S3_MIN_PART)
+)
 _NAMES: Final = _Expected(
     'a JSON list of names such as \'["txt", "csv"]\', or null for any', _names
 )
@@ -171,6 +204,14 @@ _EXPECTED: Final[Mapping[str, _Expected]] = {
     "TUS_EXPIRY": _SECONDS_OR_NONE,
     "TUS_SWEEP_INTERVAL": _SECONDS,
     "TUS_MAX_SIZE": _BYTES_OR_NONE,
+    "UPLOAD_STORAGE": _STORAGE,
+    "S3_ENDPOINT_URL": _TEXT_OR_NONE,
+    "S3_BUCKET": _TEXT_OR_NONE,
+    "S3_PREFIX": _ANY_TEXT,
+    "S3_REGION": _TEXT,
+    "S3_PRESIGNED_DOWNLOADS": _BOOLEAN,
+    "S3_PART_SIZE": _PART_BYTES,
+    "S3_BUFFER_TOTAL": _AT_LEAST_ONE,
 }
 
 
@@ -181,6 +222,23 @@ def check_settings(config: Mapping[str, Any]) -> None:
         if not expected.accepts(value):
             raise SettingsError(
                 f"{ENVIRONMENT_PREFIX}_{name} must be {expected.words}, not {value!r}."
+            )
+    if config.get("UPLOAD_STORAGE") == "s3":
+        if not config.get("S3_BUCKET"):
+            raise SettingsError(
+                f"{ENVIRONMENT_PREFIX}_S3_BUCKET must name a bucket when "
+                f"{ENVIRONMENT_PREFIX}_UPLOAD_STORAGE is s3."
+            )
+        largest = max(config["UPLOAD_MAX_FILE_SIZE"], config.get("TUS_MAX_SIZE") or 0)
+        if largest > _S3_MAX_PARTS * config["S3_PART_SIZE"]:
+            raise SettingsError(
+                f"{ENVIRONMENT_PREFIX}_S3_PART_SIZE must be at least 1/{_S3_MAX_PARTS} of the"
+                f" largest upload ({largest} bytes): S3 takes at most {_S3_MAX_PARTS} parts."
+            )
+        if config["S3_BUFFER_TOTAL"] < config["S3_PART_SIZE"]:
+            raise SettingsError(
+                f"{ENVIRONMENT_PREFIX}_S3_BUFFER_TOTAL must hold at least one part "
+                f"({ENVIRONMENT_PREFIX}_S3_PART_SIZE, {config['S3_PART_SIZE']} bytes)."
             )
 
 

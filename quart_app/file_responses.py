@@ -6,13 +6,11 @@ the download cannot cut its body short.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import secrets
 import sys
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -27,7 +25,6 @@ from werkzeug.http import dump_options_header, http_date, parse_date, parse_etag
 
 from .upload_engine import OpenedFile, StoredFile
 
-_CHUNK_SIZE: Final = 256 * 1024
 MAX_RANGES: Final = 16
 # Quart gives a whole response RESPONSE_TIMEOUT seconds (60): a large file needs longer on a
 # slow link. A download may take as long as it would at this rate, never less than that.
@@ -102,7 +99,7 @@ def _attachment_response(opened: OpenedFile) -> Response:
     headers.update(
         {
             "Accept-Ranges": "bytes",
-            "Content-Disposition": _disposition(stored),
+            "Content-Disposition": disposition(stored),
             "X-Content-Type-Options": "nosniff",
         }
     )
@@ -263,7 +260,16 @@ def download_name(original_name: str, *, fallback: str) -> str:
     return _EDGE_DOTS_AND_SPACES.sub("", base) or fallback
 
 
-def _disposition(stored: StoredFile) -> str:
+def direct_download(url: str) -> Response:
+    """Send the client to fetch the file from ``url`` itself (a presigned link: short-lived,
+    so neither kept nor shared)."""
+    response = Response(b"", status=307, headers={"Location": url})
+    response.headers["Cache-Control"] = "private, no-store"
+    del response.headers["Content-Type"]
+    return response
+
+
+def disposition(stored: StoredFile) -> str:
     """RFC 6266 ``attachment``: a plain ASCII filename, plus UTF-8 ``filename*`` when needed."""
     name = download_name(stored.original_name, fallback=stored.name)
     plain = download_name(_ascii_approximation(name), fallback=stored.name)
@@ -281,12 +287,12 @@ def _ascii_approximation(name: str) -> str:
 
 
 class _FileBody(ResponseBody):
-    """Pieces of an opened file, read with ``os.pread`` in worker threads; closes it at the end."""
+    """Pieces of an opened file, read by the store a chunk at a time; closes it at the end."""
 
     def __init__(self, opened: OpenedFile, pieces: Sequence[_Piece]) -> None:
         self._opened = opened
-        self._chunks = _in_chunks(pieces)
-        self._reading: asyncio.Future[bytes] | None = None
+        self._pieces = pieces
+        self._stream: AsyncGenerator[bytes, None] | None = None
 
     async def __aenter__(self) -> _FileBody:
         return self
@@ -297,39 +303,21 @@ class _FileBody(ResponseBody):
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        reading = self._reading
-        if reading is None or reading.done():
+        try:
+            if self._stream is not None:
+                await self._stream.aclose()
+        finally:
             self._opened.close()
-        else:
-            # A cancelled read's thread may still be in pread: closing now could hand the
-            # descriptor's number to another file under it.
-            reading.add_done_callback(lambda _: self._opened.close())
 
-    def __aiter__(self) -> _FileBody:
-        return self
+    def __aiter__(self) -> AsyncGenerator[bytes, None]:
+        self._stream = self._read()
+        return self._stream
 
-    async def __anext__(self) -> bytes:
-        piece = next(self._chunks, None)
-        if piece is None:
-            raise StopAsyncIteration
-        if isinstance(piece, bytes):
-            return piece
-        first, last = piece
-        self._reading = asyncio.get_running_loop().run_in_executor(
-            None, os.pread, self._opened.descriptor, last - first + 1, first
-        )
-        data = await asyncio.shield(self._reading)
-        if len(data) != last - first + 1:
-            # Stored files never change; sending less than Content-Length would corrupt silently.
-            raise OSError(f"{self._opened.stored.name} is shorter than when it was opened")
-        return data
-
-
-def _in_chunks(pieces: Sequence[_Piece]) -> Iterator[_Piece]:
-    for piece in pieces:
-        if isinstance(piece, bytes):
-            yield piece
-            continue
-        first, last = piece
-        for start in range(first, last + 1, _CHUNK_SIZE):
-            yield (start, min(start + _CHUNK_SIZE, last + 1) - 1)
+    async def _read(self) -> AsyncGenerator[bytes, None]:
+        for piece in self._pieces:
+            if isinstance(piece, bytes):
+                yield piece
+                continue
+            first, last = piece
+            async for chunk in self._opened.chunks(first, last):
+                yield chunk

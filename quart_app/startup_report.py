@@ -50,5 +50,13 @@ def startup_report(settings: Mapping[str, Any], *, urls: Sequence[str], workers:
             f"Development defaults in use: {_listed(defaults, 'and')}. Set"
             f" {_listed(variables, 'and')} before serving anyone but yourself."
         )
-    lines.append(f"Database {settings['DATABASE']}; uploads in {settings['UPLOAD_FOLDER']}.")
+    if settings["UPLOAD_STORAGE"] == "s3":
+        endpoint = settings["S3_ENDPOINT_URL"] or "AWS"
+        bucket = f"s3://{settings['S3_BUCKET']}/{settings['S3_PREFIX']}"
+        lines.append(
+            f"Database {settings['DATABASE']}; uploads in {bucket} at {endpoint}, their quota"
+            f" ledger and unfinished uploads in {settings['UPLOAD_FOLDER']}."
+        )
+    else:
+        lines.append(f"Database {settings['DATABASE']}; uploads in {settings['UPLOAD_FOLDER']}.")
     return "\n    ".join(lines)

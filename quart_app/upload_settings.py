@@ -11,7 +11,15 @@ from typing import Any, cast
 from quart import Quart, current_app
 
 from .backpressure import install_backpressure
-from .upload_engine import ResumableStore, Shutdown, UploadLimits, UploadStore
+from .upload_engine import (
+    FileStore,
+    ResumableStore,
+    S3Settings,
+    S3UploadStore,
+    Shutdown,
+    UploadLimits,
+    UploadStore,
+)
 
 _STORE_KEY = "upload_store"
 _LIMITS_KEY = "upload_limits"
@@ -40,15 +48,30 @@ def _lowercase_set(values: Iterable[str] | str | None) -> frozenset[str] | None:
     return frozenset(value.strip().lower().lstrip(".") for value in values if value.strip())
 
 
+def upload_store_from(config: Mapping[str, Any]) -> FileStore[Any]:
+    """The store ``UPLOAD_STORAGE`` names: the local folder, or an S3 bucket (with the folder
+    keeping the quota ledger and the state of uploads in progress)."""
+    folder = Path(config["UPLOAD_FOLDER"])
+    quota, fsync = config["UPLOAD_QUOTA"], config["UPLOAD_FSYNC"]
+    if config["UPLOAD_STORAGE"] != "s3":
+        return UploadStore(folder, quota=quota, fsync=fsync)
+    settings = S3Settings(
+        endpoint_url=config["S3_ENDPOINT_URL"],
+        bucket=config["S3_BUCKET"],
+        prefix=config["S3_PREFIX"],
+        region=config["S3_REGION"],
+        part_size=config["S3_PART_SIZE"],
+        buffer_total=config["S3_BUFFER_TOTAL"],
+        presigned_downloads=config["S3_PRESIGNED_DOWNLOADS"],
+    )
+    return S3UploadStore(folder, settings, quota=quota, fsync=fsync)
+
+
 def init_app(app: Quart) -> None:
     """Install backpressure and open the upload store when serving starts."""
     install_backpressure(app)
     app.extensions[_LIMITS_KEY] = upload_limits_from(app.config)
-    app.extensions[_STORE_KEY] = UploadStore(
-        Path(app.config["UPLOAD_FOLDER"]),
-        quota=app.config["UPLOAD_QUOTA"],
-        fsync=app.config["UPLOAD_FSYNC"],
-    )
+    app.extensions[_STORE_KEY] = upload_store_from(app.config)
     app.extensions[_SHUTDOWN_KEY] = Shutdown()
     app.extensions[_RESUMABLE_KEY] = ResumableStore(
         app.extensions[_STORE_KEY],
@@ -91,9 +114,9 @@ def begin_shutdown(app: Quart, *, grace: float) -> None:
     cast(Shutdown, app.extensions[_SHUTDOWN_KEY]).begin(grace)
 
 
-def get_upload_store() -> UploadStore:
-    """The current app's upload store."""
-    return cast(UploadStore, current_app.extensions[_STORE_KEY])
+def get_upload_store() -> FileStore[Any]:
+    """The current app's upload store, whichever backend it is."""
+    return cast("FileStore[Any]", current_app.extensions[_STORE_KEY])
 
 
 def get_resumable_store() -> ResumableStore:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from quart import Quart
@@ -18,6 +19,11 @@ from quart_app.users_store import UserStore
 
 from .support.app_settings import DEMO_PASSWORD, app_config, server_env
 from .support.live_server import hypercorn_server
+from .support.seaweedfs import SeaweedFS, running_seaweedfs, s3_client
+from .support.upload_backends import BACKEND_PARAMS, UploadBackend, upload_backend_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 # Suites that run long, marked here so that `make test-quick` can leave them out whoever adds to
 # them: each folder's tests get its marker.
@@ -101,3 +107,24 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[SeaweedFS]:
+    """One SeaweedFS server with S3 and a bucket for the whole run (a start takes seconds)."""
+    with running_seaweedfs() as store:
+        yield store
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def upload_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> UploadBackend:
+    """Each upload store in turn: the local folder, then S3 on the session's SeaweedFS."""
+    return upload_backend_for(request.param, tmp_path / "uploads", request, monkeypatch)
+
+
+@pytest.fixture
+def seaweedfs_s3(seaweedfs: SeaweedFS) -> S3Client:
+    """A boto3 S3 client signed with `seaweedfs`'s access key."""
+    return s3_client(seaweedfs)

@@ -88,6 +88,21 @@ def test_the_report_names_where_secrets_come_from_without_showing_them() -> None
     assert "Development defaults in use: SECRET_KEY." in report
 
 
+def test_the_report_says_where_uploads_go() -> None:
+    local = startup_report({**default_config(), "UPLOAD_FOLDER": "/srv/up"}, urls=[], workers=1)
+    assert "uploads in /srv/up." in local
+    s3 = {
+        **default_config(),
+        "UPLOAD_FOLDER": "/srv/up",
+        "UPLOAD_STORAGE": "s3",
+        "S3_BUCKET": "files",
+        "S3_ENDPOINT_URL": "http://127.0.0.1:8333",
+    }
+    report = startup_report(s3, urls=[], workers=1)
+    assert "uploads in s3://files/uploads/ at http://127.0.0.1:8333" in report
+    assert "unfinished uploads in /srv/up." in report
+
+
 def test_the_report_says_when_no_demo_users_are_added() -> None:
     report = startup_report({**default_config(), "SEED_DEMO_USERS": False}, urls=[], workers=1)
     assert "No demo users are added (QUART_SEED_DEMO_USERS is false)." in report
@@ -130,6 +145,12 @@ def test_the_report_says_when_no_demo_users_are_added() -> None:
         ),
         ("SECRET_KEY", '""', "QUART_SECRET_KEY must be non-empty text, not ''."),
         ("SEED_DEMO_USERS", "1", "QUART_SEED_DEMO_USERS must be true or false, not 1."),
+        ("UPLOAD_STORAGE", "gcs", 'QUART_UPLOAD_STORAGE must be "local" or "s3", not \'gcs\'.'),
+        (
+            "S3_PART_SIZE",
+            "1048576",
+            "QUART_S3_PART_SIZE must be a number of bytes, 5242880 (5 MiB, S3's minimum part)",
+        ),
     ],
 )
 def test_a_wrong_setting_stops_the_app_with_its_name_and_what_it_expects(
@@ -162,6 +183,30 @@ def test_right_settings_are_taken_as_given(
 
 def test_every_default_passes_the_check() -> None:
     check_settings(default_config())
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({}, "QUART_S3_BUCKET must name a bucket when QUART_UPLOAD_STORAGE is s3."),
+        (
+            {"S3_BUCKET": "files", "UPLOAD_MAX_FILE_SIZE": 60 * 1024**3},
+            "QUART_S3_PART_SIZE must be at least 1/10000 of the largest upload (64424509440"
+            " bytes): S3 takes at most 10000 parts.",
+        ),
+        (
+            {"S3_BUCKET": "files", "S3_BUFFER_TOTAL": 1024},
+            "QUART_S3_BUFFER_TOTAL must hold at least one part"
+            " (QUART_S3_PART_SIZE, 5242880 bytes).",
+        ),
+    ],
+)
+def test_s3_storage_needs_a_bucket_and_room_for_a_part(
+    settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        check_settings({**default_config(), "UPLOAD_STORAGE": "s3", **settings})
+    assert str(refused.value) == message
 
 
 def test_quart_app_serve_refuses_a_wrong_setting_in_one_line(tmp_path: Path) -> None:

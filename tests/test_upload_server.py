@@ -37,6 +37,7 @@ from .support.raw_http import (
     read_response,
 )
 from .support.raw_http import request_head as _request_head
+from .support.upload_backends import UploadBackend, upload_backend_for
 
 pytestmark = pytest.mark.server
 
@@ -53,35 +54,49 @@ class Served:
     base_url: str
     port: int
     app: Quart
-    uploads: Path
+    backend: UploadBackend
     adapted: bool = False
 
-    def stored(self) -> list[Path]:
-        return sorted(p for p in self.uploads.iterdir() if p.is_file())
+    @property
+    def uploads(self) -> Path:
+        return self.backend.uploads
 
-    def temp_files(self) -> list[Path]:
-        return sorted((self.uploads / ".tmp").glob("*.part"))
+    def stored(self) -> list[str]:
+        return self.backend.stored()
+
+    def temp_files(self) -> list[str]:
+        """What is being received: temp files, or the S3 store's multipart uploads."""
+        return self.backend.in_progress()
 
 
 @asynccontextmanager
 async def hypercorn_serving(
-    tmp_path: Path, *, adapted: bool = False, **overrides: Any
+    tmp_path: Path,
+    *,
+    adapted: bool = False,
+    backend: UploadBackend | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Served]:
     """Serve a fresh app with the project's hypercorn.toml on a free loopback port: with
-    Hypercorn as it is, or ``adapted`` as ``quart-app serve`` runs it."""
+    Hypercorn as it is, or ``adapted`` as ``quart-app serve`` runs it; storing into
+    ``backend`` (the local folder if none)."""
+    backend = backend or UploadBackend.local(tmp_path / "uploads")
     with ExitStack() as undo:
         if adapted:
             patch = undo.enter_context(pytest.MonkeyPatch.context())
             for module, name, replacement in hypercorn_adapters.REPLACEMENTS:
                 patch.setattr(module, name, replacement)
-        async with _serving(tmp_path, **overrides) as served:
+        async with _serving(tmp_path, backend, **overrides) as served:
             served.adapted = adapted
             yield served
 
 
 @asynccontextmanager
-async def _serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[Served]:
-    app = create_app(app_config(tmp_path, UPLOAD_FSYNC=False, **overrides))
+async def _serving(
+    tmp_path: Path, backend: UploadBackend, **overrides: Any
+) -> AsyncIterator[Served]:
+    settings = {**backend.settings, **overrides}
+    app = create_app(app_config(tmp_path, UPLOAD_FSYNC=False, **settings))
     config = Config.from_toml(PROJECT_ROOT / "hypercorn.toml")
     port = free_port()
     config.bind = [f"127.0.0.1:{port}"]
@@ -99,14 +114,32 @@ async def _serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[Served]:
             break
         await asyncio.sleep(0.02)
     try:
-        yield Served(f"http://127.0.0.1:{port}", port, app, tmp_path / "uploads")
+        yield Served(f"http://127.0.0.1:{port}", port, app, backend)
     finally:
         shutdown.set()
         await asyncio.wait_for(server, WAIT_SECONDS)
 
 
+@pytest.fixture(
+    params=[
+        pytest.param((False, "local"), id="hypercorn"),
+        pytest.param((True, "local"), id="adapted"),
+        pytest.param((True, "s3"), id="adapted-s3", marks=pytest.mark.slow),
+    ]
+)
+async def served(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Served]:
+    """The app served by Hypercorn as it is, or adapted, storing locally or into S3."""
+    adapted, store = request.param
+    backend = upload_backend_for(store, tmp_path / "uploads", request, monkeypatch)
+    async with hypercorn_serving(tmp_path, adapted=adapted, backend=backend) as running:
+        yield running
+
+
 @pytest.fixture(params=[False, True], ids=["hypercorn", "adapted"])
-async def served(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Served]:
+async def served_locally(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Served]:
+    """The app storing into its folder (for tests of the folder's files and descriptors)."""
     async with hypercorn_serving(tmp_path, adapted=request.param) as running:
         yield running
 
@@ -121,7 +154,7 @@ async def test_upload_over_http_is_stored_intact(served: Served) -> None:
     [stored] = response.json()["files"]
     assert response.headers["location"] == stored["url"] == f"/uploads/{stored['name']}"
     assert stored["sha256"] == hashlib.sha256(content).hexdigest()
-    assert (served.uploads / stored["name"]).read_bytes() == content
+    assert served.backend.content(stored["name"]) == content
 
 
 # Where the writes of a request cut it: its head, body and a second request on the same
@@ -173,7 +206,7 @@ async def test_a_chunked_upload_is_stored_intact(served: Served) -> None:
 
 
 async def test_an_upload_takes_the_body_lane_when_adapted(
-    served: Served, monkeypatch: pytest.MonkeyPatch
+    served_locally: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fed: list[int] = []
     put: list[int] = []
@@ -190,13 +223,13 @@ async def test_an_upload_takes_the_body_lane_when_adapted(
     monkeypatch.setattr(BoundedBody, "feed", recording_feed)
     monkeypatch.setattr(BoundedBody, "put", recording_put)
     content = os.urandom(2_000_000)
-    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+    async with httpx.AsyncClient(base_url=served_locally.base_url, timeout=WAIT_SECONDS) as http:
         response = await http.post(
             "/upload", headers=AUTH, files=[("wordlist-upload", ("a.bin", content))]
         )
     assert response.json()["files"][0]["sha256"] == hashlib.sha256(content).hexdigest()
     body_bytes = len(content) + 200  # and the multipart envelope, less than 200 bytes
-    if served.adapted:
+    if served_locally.adapted:
         assert len(content) < sum(fed) < body_bytes and sum(put) == 0
     else:
         assert len(content) < sum(put) < body_bytes and fed == []
@@ -235,16 +268,22 @@ async def test_client_disconnecting_mid_upload_leaves_nothing(served: Served) ->
 
 
 @pytest.mark.slow
-async def test_server_shutdown_mid_upload_leaves_nothing(tmp_path: Path) -> None:
-    async with hypercorn_serving(tmp_path) as running:
+async def test_server_shutdown_mid_upload_leaves_nothing(
+    tmp_path: Path, upload_backend: UploadBackend
+) -> None:
+    async with hypercorn_serving(tmp_path, backend=upload_backend) as running:
         writer = await upload_partly(running)
     writer.close()
     assert running.temp_files() == []
     assert running.stored() == []
 
 
-async def test_declared_length_over_the_limit_is_413_before_reading(tmp_path: Path) -> None:
-    async with hypercorn_serving(tmp_path, UPLOAD_MAX_REQUEST_SIZE=1000) as running:
+async def test_declared_length_over_the_limit_is_413_before_reading(
+    tmp_path: Path, upload_backend: UploadBackend
+) -> None:
+    async with hypercorn_serving(
+        tmp_path, backend=upload_backend, UPLOAD_MAX_REQUEST_SIZE=1000
+    ) as running:
         reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
         writer.write(request_head(running.port, length=2000))
         await writer.drain()
@@ -254,8 +293,12 @@ async def test_declared_length_over_the_limit_is_413_before_reading(tmp_path: Pa
         assert running.stored() == [] and running.temp_files() == []
 
 
-async def test_chunked_body_over_the_limit_is_413_and_nothing_kept(tmp_path: Path) -> None:
-    async with hypercorn_serving(tmp_path, UPLOAD_MAX_REQUEST_SIZE=100_000) as running:
+async def test_chunked_body_over_the_limit_is_413_and_nothing_kept(
+    tmp_path: Path, upload_backend: UploadBackend
+) -> None:
+    async with hypercorn_serving(
+        tmp_path, backend=upload_backend, UPLOAD_MAX_REQUEST_SIZE=100_000
+    ) as running:
         reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
         writer.write(request_head(running.port, length=None))
         body = multipart(("big.bin", b"y" * 400_000))
@@ -274,8 +317,12 @@ async def test_chunked_body_over_the_limit_is_413_and_nothing_kept(tmp_path: Pat
         assert running.stored() == []
 
 
-async def test_idle_client_gets_408_and_nothing_kept(tmp_path: Path) -> None:
-    async with hypercorn_serving(tmp_path, UPLOAD_IDLE_TIMEOUT=0.3) as running:
+async def test_idle_client_gets_408_and_nothing_kept(
+    tmp_path: Path, upload_backend: UploadBackend
+) -> None:
+    async with hypercorn_serving(
+        tmp_path, backend=upload_backend, UPLOAD_IDLE_TIMEOUT=0.3
+    ) as running:
         reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
         body = multipart(("slow.bin", b"z" * 10_000))
         writer.write(request_head(running.port, length=len(body)) + body[:5000])
@@ -287,21 +334,23 @@ async def test_idle_client_gets_408_and_nothing_kept(tmp_path: Path) -> None:
 
 
 async def test_full_disk_is_507_and_nothing_kept(
-    served: Served, monkeypatch: pytest.MonkeyPatch
+    served_locally: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(temp_files_module, "hash_and_write", no_space)
-    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+    async with httpx.AsyncClient(base_url=served_locally.base_url, timeout=WAIT_SECONDS) as http:
         response = await http.post(
             "/upload", headers=AUTH, files=[("wordlist-upload", ("a.bin", b"data" * 1000))]
         )
     assert response.status_code == 507
     assert response.json()["error"] == "Insufficient Storage"
-    assert served.stored() == [] and served.temp_files() == []
+    assert served_locally.stored() == [] and served_locally.temp_files() == []
 
 
-async def test_quota_is_507_and_nothing_kept(tmp_path: Path) -> None:
+async def test_quota_is_507_and_nothing_kept(
+    tmp_path: Path, upload_backend: UploadBackend
+) -> None:
     async with (
-        hypercorn_serving(tmp_path, UPLOAD_QUOTA=50_000) as running,
+        hypercorn_serving(tmp_path, backend=upload_backend, UPLOAD_QUOTA=50_000) as running,
         httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http,
     ):
         fits = await http.post(
@@ -311,7 +360,7 @@ async def test_quota_is_507_and_nothing_kept(tmp_path: Path) -> None:
             "/upload", headers=AUTH, files=[("wordlist-upload", ("b.bin", b"b" * 30_000))]
         )
         assert (fits.status_code, over.status_code) == (201, 507)
-        assert [p.name for p in running.stored()] == [fits.json()["files"][0]["name"]]
+        assert running.stored() == [fits.json()["files"][0]["name"]]
         assert running.temp_files() == []
 
 
@@ -356,7 +405,7 @@ async def test_200_concurrent_uploads_are_all_intact(served: Served) -> None:
     for response, content in zip(responses, contents, strict=True):
         [stored] = response.json()["files"]
         assert stored["sha256"] == hashlib.sha256(content).hexdigest()
-        assert (served.uploads / stored["name"]).read_bytes() == content
+        assert served.backend.content(stored["name"]) == content
     assert len(served.stored()) == 200 and served.temp_files() == []
 
 
@@ -384,7 +433,7 @@ async def test_slow_upload_does_not_hold_up_other_requests(served: Served) -> No
 
 
 async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
-    served: Served, monkeypatch: pytest.MonkeyPatch
+    served_locally: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     most_held = largest_piece = 0
     original_append = BoundedBody.append
@@ -404,12 +453,12 @@ async def test_body_buffer_stays_bounded_when_the_disk_is_slow(
     monkeypatch.setattr(BoundedBody, "append", recording_append)
     monkeypatch.setattr(temp_files_module, "hash_and_write", slow_write)
     content = b"q" * (8 * 1024 * 1024)
-    async with httpx.AsyncClient(base_url=served.base_url, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=served_locally.base_url, timeout=60) as http:
         response = await http.post(
             "/upload", headers=AUTH, files=[("wordlist-upload", ("big.bin", content))]
         )
     assert response.status_code == 201
-    high_water = served.app.config["UPLOAD_BUFFER_SIZE"]
+    high_water = served_locally.app.config["UPLOAD_BUFFER_SIZE"]
     # At most one piece as the server received it past the mark, and no piece above 256 KiB.
     assert 0 < largest_piece <= 256 * 1024
     assert 0 < most_held <= high_water + largest_piece
@@ -430,10 +479,10 @@ async def download_outcome(http: httpx.AsyncClient, url: str, content: bytes) ->
 
 
 @pytest.mark.slow
-async def test_download_racing_a_delete_is_whole_or_404(served: Served) -> None:
+async def test_download_racing_a_delete_is_whole_or_404(served_locally: Served) -> None:
     content = bytes(range(256)) * 300
     outcomes: dict[str, int] = {}
-    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+    async with httpx.AsyncClient(base_url=served_locally.base_url, timeout=WAIT_SECONDS) as http:
         for _ in range(150):
             upload = await http.post(
                 "/upload", headers=AUTH, files=[("wordlist-upload", ("race.bin", content))]
@@ -445,7 +494,7 @@ async def test_download_racing_a_delete_is_whole_or_404(served: Served) -> None:
             assert deleted.status_code == 204
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert set(outcomes) <= {"200 whole", "404"}, outcomes
-    assert descriptors_open_under(served.uploads) == []
+    assert descriptors_open_under(served_locally.uploads) == []
 
 
 async def upload_over_http(http: httpx.AsyncClient, content: bytes) -> str:
@@ -457,9 +506,11 @@ async def upload_over_http(http: httpx.AsyncClient, content: bytes) -> str:
     return str(response.json()["files"][0]["url"])
 
 
-async def test_served_downloads_have_true_lengths_and_leave_no_file_open(served: Served) -> None:
+async def test_served_downloads_have_true_lengths_and_leave_no_file_open(
+    served_locally: Served,
+) -> None:
     content = bytes(range(256)) * 4096
-    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+    async with httpx.AsyncClient(base_url=served_locally.base_url, timeout=WAIT_SECONDS) as http:
         url = await upload_over_http(http, content)
         whole = await http.get(url, headers=AUTH)
         head = await http.head(url, headers=AUTH)
@@ -475,7 +526,7 @@ async def test_served_downloads_have_true_lengths_and_leave_no_file_open(served:
     assert ranges.status_code == 206
     assert ranges.headers["Content-Length"] == str(len(ranges.content))
     assert ranges.content.count(b"Content-Range: bytes ") == 2
-    assert descriptors_open_under(served.uploads) == []
+    assert descriptors_open_under(served_locally.uploads) == []
 
 
 async def start_download(port: int, url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -488,23 +539,25 @@ async def start_download(port: int, url: str) -> tuple[asyncio.StreamReader, asy
     return reader, writer
 
 
-async def test_client_leaving_mid_download_closes_the_file(served: Served) -> None:
+async def test_client_leaving_mid_download_closes_the_file(served_locally: Served) -> None:
     content = b"d" * (32 * 1024 * 1024)
-    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+    async with httpx.AsyncClient(base_url=served_locally.base_url, timeout=WAIT_SECONDS) as http:
         url = await upload_over_http(http, content)
-    reader, writer = await start_download(served.port, url)
+    reader, writer = await start_download(served_locally.port, url)
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT_SECONDS)
     assert head.startswith(b"HTTP/1.1 200")
     await asyncio.wait_for(reader.readexactly(1024 * 1024), WAIT_SECONDS)
-    assert descriptors_open_under(served.uploads) != []
+    assert descriptors_open_under(served_locally.uploads) != []
     writer.close()
-    await eventually(lambda: not descriptors_open_under(served.uploads), "the file is closed")
+    await eventually(
+        lambda: not descriptors_open_under(served_locally.uploads), "the file is closed"
+    )
 
 
 async def test_file_stays_open_until_a_read_cut_short_has_finished(
-    served: Served, monkeypatch: pytest.MonkeyPatch
+    served_locally: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with httpx.AsyncClient(base_url=served.base_url, timeout=WAIT_SECONDS) as http:
+    async with httpx.AsyncClient(base_url=served_locally.base_url, timeout=WAIT_SECONDS) as http:
         url = await upload_over_http(http, b"r" * 100_000)
     in_pread, release = threading.Event(), threading.Event()
     left_body = asyncio.Event()
@@ -522,14 +575,16 @@ async def test_file_stays_open_until_a_read_cut_short_has_finished(
     monkeypatch.setattr(os, "pread", held_pread)
     monkeypatch.setattr(file_responses._FileBody, "__aexit__", recorded_leave_body)
     try:
-        _reader, writer = await start_download(served.port, url)
+        _reader, writer = await start_download(served_locally.port, url)
         assert await asyncio.to_thread(in_pread.wait, WAIT_SECONDS)
         writer.close()
         await asyncio.wait_for(left_body.wait(), WAIT_SECONDS)
-        assert descriptors_open_under(served.uploads) != []
+        assert descriptors_open_under(served_locally.uploads) != []
     finally:
         release.set()
-    await eventually(lambda: not descriptors_open_under(served.uploads), "the file is closed")
+    await eventually(
+        lambda: not descriptors_open_under(served_locally.uploads), "the file is closed"
+    )
 
 
 async def test_a_body_shorter_than_its_content_length_leaves_nothing(served: Served) -> None:
@@ -559,7 +614,7 @@ async def test_a_body_longer_than_its_content_length_is_400_and_leaves_nothing(
 
 @pytest.mark.slow
 async def test_a_client_gone_while_its_temp_file_is_created_leaves_nothing(
-    served: Served, monkeypatch: pytest.MonkeyPatch
+    served_locally: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     creating = threading.Event()
     real_create = durable_files.create_exclusive
@@ -573,14 +628,14 @@ async def test_a_client_gone_while_its_temp_file_is_created_leaves_nothing(
     for _ in range(5):
         creating.clear()
         body = multipart(("gone.bin", b"g" * 1000))
-        _reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
-        writer.write(request_head(served.port, length=len(body) + 1000) + body)
+        _reader, writer = await asyncio.open_connection("127.0.0.1", served_locally.port)
+        writer.write(request_head(served_locally.port, length=len(body) + 1000) + body)
         await writer.drain()
         await asyncio.to_thread(creating.wait, WAIT_SECONDS)
         writer.transport.abort()  # a reset, while the file is being created
         await asyncio.sleep(0.4)
-    await eventually(lambda: not served.temp_files(), "every temp file is removed")
-    assert served.stored() == []
+    await eventually(lambda: not served_locally.temp_files(), "every temp file is removed")
+    assert served_locally.stored() == []
 
 
 @pytest.mark.slow
@@ -617,3 +672,77 @@ async def test_every_upload_gives_its_buffer_share_back(tmp_path: Path) -> None:
         writer.close()
         await eventually(lambda: budget.streams == 0, "the cut-off upload's share is back")
     assert (stored.status_code, refused.status_code) == (201, 413)
+
+
+@pytest.mark.slow
+async def test_presigned_downloads_send_the_client_to_the_store(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = upload_backend_for("s3", tmp_path / "uploads", request, monkeypatch)
+    content = os.urandom(100_000)
+    async with (
+        hypercorn_serving(tmp_path, backend=backend, S3_PRESIGNED_DOWNLOADS=True) as running,
+        httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http,
+    ):
+        stored = await http.post(
+            "/upload", headers=AUTH, files=[("wordlist-upload", ("café.bin", content))]
+        )
+        url = stored.json()["files"][0]["url"]
+        answer = await http.get(url, headers=AUTH)
+        assert answer.status_code == 307
+        assert answer.headers["cache-control"] == "private, no-store"
+        assert backend.seaweedfs is not None
+        location = answer.headers["location"]
+        assert location.startswith(backend.seaweedfs.endpoint_url + "/")
+        fetched = await http.get(location)
+        unauthorised = await http.get(url)
+    assert fetched.status_code == 200 and fetched.content == content
+    assert fetched.headers["content-disposition"] == (
+        "attachment; filename=cafe.bin; filename*=UTF-8''caf%C3%A9.bin"
+    )
+    assert unauthorised.status_code == 401, "the link is given to callers only"
+
+
+@pytest.mark.slow
+async def test_files_are_stored_listed_downloaded_and_deleted_on_each_store(
+    tmp_path: Path, upload_backend: UploadBackend
+) -> None:
+    contents = {f"{index}.txt": os.urandom(3000 + index) for index in range(5)}
+    async with (
+        hypercorn_serving(
+            tmp_path,
+            backend=upload_backend,
+            UPLOADS_PER_PAGE=2,
+            UPLOAD_ALLOWED_EXTENSIONS=["txt"],
+        ) as running,
+        httpx.AsyncClient(base_url=running.base_url, timeout=WAIT_SECONDS) as http,
+    ):
+        files = [("wordlist-upload", (name, content)) for name, content in contents.items()]
+        together = await http.post("/upload", headers=AUTH, files=files)
+        assert together.status_code == 201
+        stored = {file["original_name"]: file for file in together.json()["files"]}
+        refused = await http.post(
+            "/upload",
+            headers=AUTH,
+            files=[*files[:1], ("wordlist-upload", ("x.exe", b"MZ"))],
+        )
+        assert refused.status_code == 415, "one refused file keeps the whole request out"
+        pages = [(await http.get(f"/uploads?page={n}", headers=AUTH)).json() for n in (1, 2, 3)]
+        listed = [file["name"] for page in pages for file in page["files"]]
+        assert sorted(listed) == sorted(file["name"] for file in stored.values())
+        assert [page["pages"] for page in pages] == [3, 3, 3]
+        first = stored["0.txt"]
+        part = await http.get(first["url"], headers={**AUTH, "Range": "bytes=10-19"})
+        assert (part.status_code, part.content) == (206, contents["0.txt"][10:20])
+        whole = await http.get(first["url"], headers=AUTH)
+        assert whole.content == contents["0.txt"]
+        assert (await http.delete(first["url"], headers=AUTH)).status_code == 204
+        assert (await http.get(first["url"], headers=AUTH)).status_code == 404
+    assert sorted(upload_backend.stored()) == sorted(
+        file["name"] for name, file in stored.items() if name != "0.txt"
+    )
+    assert [upload_backend.content(stored[name]["name"]) for name in ("1.txt", "4.txt")] == [
+        contents["1.txt"],
+        contents["4.txt"],
+    ]
+    assert upload_backend.in_progress() == []

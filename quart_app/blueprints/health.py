@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 import sqlite3
-from pathlib import Path
+from contextlib import suppress
+from typing import Final
 
 from quart import Blueprint, Response, jsonify
-from quart.utils import run_sync
 
 from ..db import get_user_store
 from ..upload_settings import get_upload_store
@@ -15,9 +15,7 @@ from ..version import VERSION
 
 bp = Blueprint("health", __name__)
 
-
-def _writable_folder(folder: Path) -> bool:
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+_STORE_CHECK_SECONDS: Final = 3.0
 
 
 async def _database_reachable() -> bool:
@@ -30,9 +28,13 @@ async def _database_reachable() -> bool:
 
 @bp.get("/healthz")
 async def health() -> Response:
-    """Say whether the database answers and the upload folder takes files: 200, else 503."""
+    """Say whether the database answers and the upload store takes files: 200, else 503."""
     database = await _database_reachable()
-    uploads = await run_sync(_writable_folder)(get_upload_store().root)
+    uploads = False
+    # An object store that does not answer would hold the check for its client's timeouts.
+    with suppress(TimeoutError):
+        async with asyncio.timeout(_STORE_CHECK_SECONDS):
+            uploads = await get_upload_store().check_reachable()
     healthy = database and uploads
     response = jsonify(
         {

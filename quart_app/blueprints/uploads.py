@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from ..access import caller_required, stream_csrf_check
 from ..backpressure import request_batches
 from ..errors import error_response
-from ..file_responses import attachment_response
+from ..file_responses import attachment_response, direct_download, disposition
 from ..negotiation import wants_json
 from ..upload_engine import (
     StoredFile,
@@ -126,6 +126,11 @@ async def download(name: str) -> Response:
     opened = await get_upload_store().open(name)
     if opened is None:
         raise NotFound("No stored file has that name.")
+    if (
+        url := await opened.direct_url(content_disposition=disposition(opened.stored))
+    ) is not None:
+        opened.close()
+        return direct_download(url)
     return attachment_response(opened)
 
 

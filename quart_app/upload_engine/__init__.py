@@ -11,6 +11,9 @@ from .errors import (
     InsufficientStorageError,
     MalformedUploadError,
     ServerStoppingError,
+    StorageFailedError,
+    StorageTimeoutError,
+    StorageUnavailableError,
     UnsupportedUploadTypeError,
     UploadError,
     UploadGoneError,
@@ -20,11 +23,14 @@ from .errors import (
     UploadTimeoutError,
     UploadTooLargeError,
 )
+from .file_store import FileStore, IncomingFile
 from .limits import UploadLimits
 from .receive import DIGEST_FIELD, FieldsCheck, normalised_digest, receive_uploads
 from .resumable import CHECKSUM_ALGORITHMS, ChunkChecksum, ResumableStore, ResumableUpload
+from .s3_store import S3IncomingFile, S3OpenedFile, S3Settings, S3UploadStore
 from .shutdown import Shutdown
-from .storage import OpenedFile, StoredFile, StoredPage, UploadStore, is_stored_name
+from .storage import LocalOpenedFile, UploadStore
+from .stored_files import OpenedFile, StoredFile, StoredPage, is_stored_name
 from .temp_files import TempUpload
 
 __all__ = [
@@ -34,13 +40,23 @@ __all__ = [
     "ChunkChecksum",
     "DigestMismatchError",
     "FieldsCheck",
+    "FileStore",
+    "IncomingFile",
     "InsufficientStorageError",
+    "LocalOpenedFile",
     "MalformedUploadError",
     "OpenedFile",
     "ResumableStore",
     "ResumableUpload",
+    "S3IncomingFile",
+    "S3OpenedFile",
+    "S3Settings",
+    "S3UploadStore",
     "ServerStoppingError",
     "Shutdown",
+    "StorageFailedError",
+    "StorageTimeoutError",
+    "StorageUnavailableError",
     "StoredFile",
     "StoredPage",
     "TempUpload",

@@ -99,3 +99,25 @@ class ChecksumMismatchError(UploadError):
 
     status = 460
     default_message = "The chunk's checksum does not match; it was discarded."
+
+
+class StorageUnavailableError(UploadError):
+    """The file store (an object store) cannot be reached or answers that it is unavailable."""
+
+    status = 503
+    default_message = "The file store is not answering; try again later."
+    headers = MappingProxyType({"Retry-After": "5"})
+
+
+class StorageTimeoutError(UploadError):
+    """The file store took longer to answer than the store's timeout allows."""
+
+    status = 504
+    default_message = "The file store did not answer in time; try again later."
+
+
+class StorageFailedError(UploadError):
+    """The file store refused a request it should have accepted."""
+
+    status = 502
+    default_message = "The file store refused the request."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterable, Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from .durable_files import log
 from .errors import (
@@ -15,11 +15,11 @@ from .errors import (
     UploadTimeoutError,
     UploadTooLargeError,
 )
+from .file_store import FileStore, IncomingFile
 from .limits import UploadLimits
 from .multipart_stream import MultipartStream, PartData, PartStart, multipart_boundary
 from .shutdown import Shutdown
-from .storage import StoredFile, UploadStore
-from .temp_files import TempUpload
+from .stored_files import StoredFile
 
 DIGEST_FIELD: Final = "sha256"
 _HEX_SHA256: Final = re.compile(r"[0-9a-fA-F]{64}")
@@ -33,7 +33,7 @@ async def receive_uploads(
     content_type: str | None,
     content_length: int | None,
     limits: UploadLimits,
-    store: UploadStore,
+    store: FileStore[Any],
     expected_sha256: str | None = None,
     check_fields: FieldsCheck | None = None,
     shutdown: Shutdown | None = None,
@@ -95,7 +95,7 @@ class _UploadReceiver:
         boundary: bytes,
         *,
         limits: UploadLimits,
-        store: UploadStore,
+        store: FileStore[Any],
         expected_sha256: str | None,
         check_fields: FieldsCheck | None,
         shutdown: Shutdown,
@@ -113,8 +113,8 @@ class _UploadReceiver:
         self._skipping = False
         self._unnamed_files = 0
         self._next_digest: str | None = None
-        self._file: TempUpload | None = None
-        self._files: list[TempUpload] = []
+        self._file: IncomingFile | None = None
+        self._files: list[IncomingFile] = []
         # The current file's content parsed since its last write: views of received chunks.
         self._unwritten: list[memoryview] = []
         self._unwritten_size = 0
@@ -165,7 +165,7 @@ class _UploadReceiver:
             else:
                 await self._part_end()
 
-    def finish(self) -> list[TempUpload]:
+    def finish(self) -> list[IncomingFile]:
         """Run the last checks once the body is complete and hand over the finished files."""
         self._run_fields_check()
         if not self._files and self._unnamed_files:

@@ -53,9 +53,10 @@ from .errors import (
     UploadTimeoutError,
     UploadTooLargeError,
 )
+from .file_store import FileStore
 from .limits import MIB, UploadLimits
 from .shutdown import Shutdown
-from .storage import StoredFile, UploadStore
+from .stored_files import StoredFile
 from .temp_files import TempUpload, hash_and_write
 
 _FOLDER: Final = ".tus"
@@ -116,11 +117,12 @@ CHECKSUM_ALGORITHMS: Final = ("sha1", "sha256")
 
 
 class ResumableStore:
-    """Resumable uploads beside an ``UploadStore``, published into it once complete."""
+    """Resumable uploads beside a store, received on its local disk, published into it once
+    complete."""
 
     def __init__(
         self,
-        store: UploadStore,
+        store: FileStore[Any],
         *,
         limits: UploadLimits,
         max_size: int | None,

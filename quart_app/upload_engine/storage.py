@@ -10,27 +10,24 @@ readers take it shared, so they never see half a commit.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import math
 import os
-import re
 import secrets
 import stat
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from contextlib import AbstractContextManager
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-from werkzeug.utils import secure_filename
-
 from .cancel_safe import acquire_in_thread
+from .commit_groups import publish_and_settle
 from .durable_files import (
     fsync_directory,
     fsync_file,
@@ -40,81 +37,53 @@ from .durable_files import (
     write_new,
 )
 from .errors import InsufficientStorageError
-from .temp_files import InFlightBytes, TempFolder, TempUpload, TempWriting, create_temp_file
+from .ledger import META_DIR, UsageLedger
+from .stored_files import (
+    OpenedFile,
+    StoredFile,
+    StoredPage,
+    is_stored_name,
+    safe_stored_name,
+    stored_file_from_json,
+)
+from .temp_files import TempFolder, TempUpload, TempWriting, create_temp_file
 from .writer_thread import WriterThread
 
 _TEMP_DIR: Final = ".tmp"
-_META_DIR: Final = ".meta"
-_LOCK_FILE: Final = ".lock"
-_USAGE_FILE: Final = ".usage"
 _JOURNAL_PREFIX: Final = ".commit-"
-_MAX_STEM_LENGTH: Final = 80
+_READ_CHUNK: Final = 256 * 1024
 _FLUSH_THREADS: Final = 4
 
 
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    """A file published in the store, with the metadata kept beside it."""
-
-    name: str
-    original_name: str
-    size: int
-    sha256: str
-    content_type: str
-    created: float
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPage:
-    """One page of the store's listing, newest first."""
-
-    files: list[StoredFile]
-    page: int
-    pages: int
-    total: int
-
-
-_MAX_EXTENSION_LENGTH: Final = 16
-_NAME_TOKEN_BYTES: Final = 6
-# Exactly the shapes safe_stored_name() produces, so that no other name reaches the disk.
-_STORED_NAME: Final = re.compile(
-    rf"[\w.-]{{1,{_MAX_STEM_LENGTH}}}-[0-9a-f]{{{2 * _NAME_TOKEN_BYTES}}}"
-    rf"(?:\.[\w-]{{1,{_MAX_EXTENSION_LENGTH}}})?",
-    re.ASCII,
-)
-
-
-def safe_stored_name(original_name: str) -> str:
-    """A unique, filesystem-safe name derived from the client's file name."""
-    cleaned = secure_filename(original_name)
-    stem, dot, extension = cleaned.rpartition(".")
-    if not stem:
-        stem, extension = cleaned, ""
-    stem = stem[:_MAX_STEM_LENGTH] or "upload"
-    suffix = f".{extension[:_MAX_EXTENSION_LENGTH]}" if dot and extension else ""
-    return f"{stem}-{secrets.token_hex(_NAME_TOKEN_BYTES)}{suffix}"
-
-
-def is_stored_name(name: str) -> bool:
-    """Whether ``safe_stored_name()`` could have made ``name`` (no paths, no hidden files)."""
-    return (
-        _STORED_NAME.fullmatch(name) is not None
-        and not name.startswith(".")
-        and secure_filename(name) == name
-    )
-
-
-class OpenedFile:
-    """A stored file held open: its content outlives a delete; whoever receives it closes it."""
+class LocalOpenedFile(OpenedFile):
+    """A stored file held open by its descriptor: its content outlives a delete."""
 
     def __init__(self, stored: StoredFile, descriptor: int, size: int) -> None:
-        self.stored = stored
+        super().__init__(stored, size)
         self.descriptor = descriptor
-        self.size = size
+        # A read's thread may still be in pread after its caller was cancelled: closing then
+        # could hand the descriptor's number to another file under it.
+        self._reading: asyncio.Future[bytes] | None = None
         self._finalizer = weakref.finalize(self, _close_forgotten, descriptor)
 
+    async def chunks(self, first: int, last: int) -> AsyncIterator[bytes]:
+        """Read with ``os.pread`` in worker threads, a chunk at a time."""
+        loop = asyncio.get_running_loop()
+        for start in range(first, last + 1, _READ_CHUNK):
+            length = min(_READ_CHUNK, last + 1 - start)
+            self._reading = loop.run_in_executor(None, os.pread, self.descriptor, length, start)
+            data = await asyncio.shield(self._reading)
+            if len(data) != length:
+                # Stored files never change; sending less than announced corrupts silently.
+                raise OSError(f"{self.stored.name} is shorter than when it was opened")
+            yield data
+
     def close(self) -> None:
-        """Close the descriptor; later calls do nothing."""
+        """Close the descriptor once no read is using it; later calls do nothing."""
+        reading, self._reading = self._reading, None
+        if reading is not None and not reading.done():
+            reading.add_done_callback(lambda _: self.close())
+            return
         if self._finalizer.detach() is not None:
             os.close(self.descriptor)
 
@@ -134,12 +103,14 @@ class UploadStore:
 
     def __init__(self, root: Path, *, quota: int | None = None, fsync: bool = True) -> None:
         self.root = root
-        self.quota = quota
         self.fsync = fsync
-        self._meta_dir = root / _META_DIR
+        self._meta_dir = root / META_DIR
+        # The ledger's file writes go through this module's name, looked up at each call, so
+        # that the crash tests, which wrap it, count the ledger's write as a commit's step.
+        self.ledger = UsageLedger(
+            self._meta_dir, quota=quota, write_file=lambda path, data: write_in_place(path, data)
+        )
         self._temp = TempFolder(root / _TEMP_DIR)
-        self._in_flight = InFlightBytes()
-        self._used_bytes = 0
         self._lock = asyncio.Lock()
         self._waiting_commits: list[tuple[Sequence[TempUpload], asyncio.Future[Any]]] = []
         self._committer: asyncio.Future[None] | None = None
@@ -148,8 +119,14 @@ class UploadStore:
         # A commit's metadata is fsynced at once in these, never behind a whole file's fsync.
         self._metadata_flush = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="meta-flush")
         self._writer = WriterThread("upload-writer")
-        self._writing = TempWriting(fsync, self._writer, self.flush_executor, self._in_flight)
-        self._reservation_counters: list[Callable[[], int]] = []
+        self._writing = TempWriting(
+            fsync, self._writer, self.flush_executor, self.ledger.in_flight
+        )
+
+    @property
+    def quota(self) -> int | None:
+        """The most bytes the store may hold, or ``None`` for no limit."""
+        return self.ledger.quota
 
     @property
     def writing(self) -> TempWriting:
@@ -161,22 +138,17 @@ class UploadStore:
 
         Recovery calls it under the exclusive lock, after any interrupted commit is settled.
         """
-        self._reservation_counters.append(counter)
+        self.ledger.count_reservations_with(counter)
 
     def reserve_blocking(self, extra_bytes: int, record: Callable[[], None]) -> None:
         """Reserve ``extra_bytes`` (release them if negative) in the ledger and ``record()``
         the reservation, both under the exclusive lock; 507 if they do not fit the quota."""
-        with self._locked(), full_disk_as_507():
-            used = self._read_usage()
-            if extra_bytes > 0 and self.quota is not None and used + extra_bytes > self.quota:
-                raise InsufficientStorageError("The upload would exceed the storage quota.")
-            record()
-            self._write_usage(max(used + extra_bytes, 0))
+        self.ledger.reserve_blocking(extra_bytes, record)
 
     @property
     def in_flight_bytes(self) -> int:
         """Bytes received into this process's temp files and not yet committed or discarded."""
-        return self._in_flight.count
+        return self.ledger.in_flight.count
 
     async def prepare(self) -> None:
         """Create the folders, claim this instance's temp files, recover from any crash."""
@@ -205,18 +177,15 @@ class UploadStore:
 
     def fits(self, extra_bytes: int) -> bool:
         """Whether ``extra_bytes`` more fit the quota by the ledger as last read (no I/O)."""
-        return (
-            self.quota is None
-            or self._used_bytes + self._in_flight.count + extra_bytes <= self.quota
-        )
+        return self.ledger.fits(extra_bytes)
 
     async def ensure_room(self, extra_bytes: int) -> None:
         """Raise 507 unless ``extra_bytes`` more fit the quota by the shared ledger, read now."""
-        if self.quota is None:
-            return
-        await self.used_bytes()
-        if not self.fits(extra_bytes):
-            raise InsufficientStorageError("The upload would exceed the storage quota.")
+        await self.ledger.ensure_room(extra_bytes)
+
+    async def check_reachable(self) -> bool:
+        """Whether the folder can be written to now (for a health check)."""
+        return await asyncio.to_thread(os.access, self.root, os.W_OK | os.X_OK)
 
     async def commit(self, uploads: Sequence[TempUpload]) -> list[StoredFile]:
         """Publish finished temp files under new unique names, all or none.
@@ -245,24 +214,14 @@ class UploadStore:
         async with self._lock:
             while self._waiting_commits:
                 group, self._waiting_commits = self._waiting_commits, []
-                outcomes: Sequence[list[StoredFile] | Exception]
-                try:
-                    outcomes = await asyncio.to_thread(
-                        self._commit_group_blocking, [uploads for uploads, _ in group]
-                    )
-                except asyncio.CancelledError:  # the loop is closing
-                    for _, published in group:
-                        published.cancel()
-                    raise
-                except Exception as error:  # the lock, or the thread, failed
-                    outcomes = [error] * len(group)
-                for (_, published), outcome in zip(group, outcomes, strict=True):
-                    if published.done():
-                        continue
-                    if isinstance(outcome, Exception):
-                        published.set_exception(outcome)
-                    else:
-                        published.set_result(outcome)
+                await publish_and_settle(
+                    group,
+                    partial(
+                        asyncio.to_thread,
+                        self._commit_group_blocking,
+                        [uploads for uploads, _ in group],
+                    ),
+                )
 
     async def get(self, name: str) -> StoredFile | None:
         """The stored file called ``name``, or ``None``."""
@@ -292,7 +251,7 @@ class UploadStore:
         if stored is None:
             os.close(descriptor)
             return None
-        return OpenedFile(stored, descriptor, status.st_size)
+        return LocalOpenedFile(stored, descriptor, status.st_size)
 
     async def delete(self, name: str) -> bool:
         """Remove a stored file and its metadata; ``False`` if there was none."""
@@ -307,7 +266,7 @@ class UploadStore:
 
     async def used_bytes(self) -> int:
         """Bytes held by published files, as recorded in the shared ledger."""
-        return await asyncio.to_thread(self._read_usage_shared)
+        return await asyncio.to_thread(self.ledger.read_shared)
 
     def _prepare_blocking(self) -> None:
         for folder in (self.root, self._temp.path, self._meta_dir):
@@ -318,34 +277,11 @@ class UploadStore:
                 log.warning("Removed %d temp files left by stopped processes", removed)
             self._recover()
 
-    @contextmanager
-    def _locked(self, *, shared: bool = False) -> Iterator[None]:
-        descriptor = os.open(
-            self._meta_dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666
-        )
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(descriptor)
+    def _locked(self, *, shared: bool = False) -> AbstractContextManager[None]:
+        return self.ledger.locked(shared=shared)
 
     def _meta_path(self, name: str) -> Path:
         return self._meta_dir / f"{name}.json"
-
-    def _read_usage_shared(self) -> int:
-        with self._locked(shared=True):
-            return self._read_usage()
-
-    def _read_usage(self) -> int:
-        try:
-            self._used_bytes = int((self._meta_dir / _USAGE_FILE).read_text() or 0)
-        except FileNotFoundError:
-            self._used_bytes = 0
-        return self._used_bytes
-
-    def _write_usage(self, total: int) -> None:
-        write_in_place(self._meta_dir / _USAGE_FILE, str(total).encode())
-        self._used_bytes = total
 
     def _commit_group_blocking(
         self, group: Sequence[Sequence[TempUpload]]
@@ -362,12 +298,12 @@ class UploadStore:
     def _publish_group(
         self, group: Sequence[Sequence[TempUpload]]
     ) -> list[list[StoredFile] | Exception]:
-        used = self._read_usage()
+        used = self.ledger.read()
         refused: dict[int, Exception] = {}
         incoming = 0
         for index, uploads in enumerate(group):
             size = _incoming(uploads)
-            if self.quota is not None and used + incoming + size > self.quota:
+            if self.ledger.exceeds_quota(used, incoming + size):
                 refused[index] = InsufficientStorageError(
                     "The upload would exceed the storage quota."
                 )
@@ -388,9 +324,9 @@ class UploadStore:
     def _publish_alone(self, uploads: Sequence[TempUpload]) -> list[StoredFile] | Exception:
         try:
             with full_disk_as_507():
-                used = self._read_usage()
+                used = self.ledger.read()
                 incoming = _incoming(uploads)
-                if self.quota is not None and used + incoming > self.quota:
+                if self.ledger.exceeds_quota(used, incoming):
                     raise InsufficientStorageError("The upload would exceed the storage quota.")
                 return self._publish_all(uploads, used + incoming)
         except Exception as error:
@@ -421,7 +357,7 @@ class UploadStore:
             if self.fsync:
                 fsync_directory(self._meta_dir)
                 fsync_directory(self.root)
-            self._write_usage(usage_after)
+            self.ledger.write(usage_after)
         except BaseException:
             if self._roll_back(names, linked):
                 journal.unlink(missing_ok=True)
@@ -473,7 +409,7 @@ class UploadStore:
                 for name in names:
                     self._remove(name)
             journal.unlink()
-        total = sum(count() for count in self._reservation_counters)
+        total = self.ledger.reserved_total()
         for entry in os.scandir(self._meta_dir):
             name = entry.name.removesuffix(".json")
             if entry.name.startswith(".") or name == entry.name:
@@ -483,7 +419,7 @@ class UploadStore:
                 Path(entry.path).unlink(missing_ok=True)
             elif stored := self._read_metadata(name):
                 total += stored.size
-        self._write_usage(total)
+        self.ledger.write(total)
 
     def _is_complete(self, name: str) -> bool:
         return (self.root / name).is_file() and self._meta_path(name).is_file()
@@ -500,7 +436,7 @@ class UploadStore:
                 return False
             self._remove(name)
             try:
-                self._write_usage(max(self._read_usage() - stored.size, 0))
+                self.ledger.write(max(self.ledger.read() - stored.size, 0))
             except OSError:
                 # The file is gone either way; the ledger overstates usage until the next start.
                 log.exception("Recording the deletion of %s in the usage ledger failed", name)
@@ -512,19 +448,12 @@ class UploadStore:
 
     def _read_metadata(self, name: str) -> StoredFile | None:
         try:
-            raw: dict[str, Any] = json.loads(self._meta_path(name).read_bytes())
-        except (FileNotFoundError, ValueError):
+            data = self._meta_path(name).read_bytes()
+        except FileNotFoundError:
             return None
         if not (self.root / name).is_file():
             return None
-        return StoredFile(
-            name=name,
-            original_name=str(raw.get("original_name", name)),
-            size=int(raw.get("size", 0)),
-            sha256=str(raw.get("sha256", "")),
-            content_type=str(raw.get("content_type", "application/octet-stream")),
-            created=float(raw.get("created", 0.0)),
-        )
+        return stored_file_from_json(name, data)
 
     def _list_blocking(self, page: int, per_page: int) -> StoredPage:
         with self._locked(shared=True):

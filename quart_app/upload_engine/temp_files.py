@@ -80,36 +80,65 @@ class TempFolder:
         Claims happen under the same lock, so an owner file seen unlocked here is not one
         whose instance is about to lock it.
         """
-        owners = {
+        dead = self.dead_files()
+        for path in dead:
+            path.unlink(missing_ok=True)
+        self.drop_dead_owners()
+        return len(dead)
+
+    def dead_files(self) -> list[Path]:
+        """The files of instances that are gone, left in place; run under the store's lock."""
+        live = self._live_instances()
+        return [
+            Path(entry.path)
+            for entry in os.scandir(self.path)
+            if entry.name.endswith(_TEMP_SUFFIX) and entry.name.partition(".")[0] not in live
+        ]
+
+    def drop_dead_owners(self) -> None:
+        """Delete the owner files of gone instances that have no file left."""
+        live = self._live_instances()
+        with_files = {
+            entry.name.partition(".")[0]
+            for entry in os.scandir(self.path)
+            if entry.name.endswith(_TEMP_SUFFIX)
+        }
+        for instance, path in self._owners().items():
+            if instance not in live and instance not in with_files:
+                Path(path).unlink(missing_ok=True)
+
+    def _owners(self) -> dict[str, str]:
+        return {
             entry.name.removesuffix(_OWNER_SUFFIX): entry.path
             for entry in os.scandir(self.path)
             if entry.name.endswith(_OWNER_SUFFIX)
         }
-        live = {
+
+    def _live_instances(self) -> set[str]:
+        return {
             instance
-            for instance, path in owners.items()
+            for instance, path in self._owners().items()
             if instance == self.instance or not _lock_is_free(path)
         }
-        removed = 0
-        for entry in os.scandir(self.path):
-            instance = entry.name.partition(".")[0]
-            if entry.name.endswith(_TEMP_SUFFIX) and instance not in live:
-                Path(entry.path).unlink(missing_ok=True)
-                removed += 1
-        for instance, path in owners.items():
-            if instance not in live:
-                Path(path).unlink(missing_ok=True)
-        return removed
 
-    def release(self) -> None:
-        """Delete what this instance still has in the folder and give up ownership."""
+    def own_files(self) -> list[Path]:
+        """This instance's files in the folder."""
+        prefix = f"{self.instance}."
+        return [
+            Path(entry.path)
+            for entry in os.scandir(self.path)
+            if entry.name.startswith(prefix) and entry.name.endswith(_TEMP_SUFFIX)
+        ]
+
+    def release(self, *, keep_files: bool = False) -> None:
+        """Delete what this instance still has in the folder and give up ownership; with
+        ``keep_files``, leave it all for a later start to sweep, as a dead instance's."""
         if self._owner is None:
             return
-        prefix = f"{self.instance}."
-        for entry in os.scandir(self.path):
-            if entry.name.startswith(prefix) and entry.name.endswith(_TEMP_SUFFIX):
-                Path(entry.path).unlink(missing_ok=True)
-        (self.path / f"{self.instance}{_OWNER_SUFFIX}").unlink(missing_ok=True)
+        if not keep_files:
+            for path in self.own_files():
+                path.unlink(missing_ok=True)
+            (self.path / f"{self.instance}{_OWNER_SUFFIX}").unlink(missing_ok=True)
         owner, self._owner = self._owner, None
         os.close(owner)
 

@@ -22,6 +22,7 @@ from ..support.tus import (
     tus_files,
     upload_id,
 )
+from ..support.upload_backends import UploadBackend
 from ..support.workers import KeptAlive, one_connection_per_worker
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -44,8 +45,10 @@ async def head(connection: KeptAlive, location: str) -> dict[str, str]:
     return answer.headers
 
 
-async def test_the_protocol_holds_across_two_workers(tmp_path: Path) -> None:
-    with quart_app_server(server_env(tmp_path)) as server:
+async def test_the_protocol_holds_across_two_workers(
+    tmp_path: Path, upload_backend: UploadBackend
+) -> None:
+    with quart_app_server(upload_backend.server_env(tmp_path)) as server:
         first, second = await one_connection_per_worker(server)
         try:
             options = await first.send(raw("OPTIONS", "/files/", {}))
@@ -137,9 +140,11 @@ async def test_the_quota_holds_under_16_concurrent_creations_on_two_workers(
     assert (tmp_path / "uploads" / ".meta" / ".usage").read_text() == "1000"
 
 
-async def test_partial_uploads_sent_in_parallel_are_joined(tmp_path: Path) -> None:
+async def test_partial_uploads_sent_in_parallel_are_joined(
+    tmp_path: Path, upload_backend: UploadBackend
+) -> None:
     parts = [os.urandom(300 * KIB) for _ in range(4)]
-    with quart_app_server(server_env(tmp_path)) as server:
+    with quart_app_server(upload_backend.server_env(tmp_path)) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=WAIT_SECONDS) as http:
 
             async def send(part: bytes) -> str:
@@ -158,13 +163,14 @@ async def test_partial_uploads_sent_in_parallel_are_joined(tmp_path: Path) -> No
             [stored] = (await http.get("/uploads", headers=LISTING)).json()["files"]
     assert stored["sha256"] == hashlib.sha256(b"".join(parts)).hexdigest()
     assert stored["size"] == sum(len(part) for part in parts)
+    assert upload_backend.content(stored["name"]) == b"".join(parts)
 
 
 async def test_a_restart_during_a_patch_keeps_the_bytes_and_the_upload_resumes(
-    tmp_path: Path,
+    tmp_path: Path, upload_backend: UploadBackend
 ) -> None:
     content = os.urandom(2 * 1024 * KIB)
-    env = server_env(tmp_path)
+    env = upload_backend.server_env(tmp_path)
     with quart_app_server(env) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=WAIT_SECONDS) as http:
             location = (await http.post("/files/", headers=creation(len(content)))).headers[
@@ -194,6 +200,7 @@ async def test_a_restart_during_a_patch_keeps_the_bytes_and_the_upload_resumes(
             assert rest.status_code == 204
             [stored] = (await http.get("/uploads", headers=LISTING)).json()["files"]
     assert stored["sha256"] == hashlib.sha256(content).hexdigest()
+    assert upload_backend.content(stored["name"]) == content
 
 
 async def test_a_client_that_stops_sending_gets_408_and_keeps_what_it_sent(

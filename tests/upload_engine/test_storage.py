@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 from quart_app.upload_engine import (
     InsufficientStorageError,
-    OpenedFile,
+    LocalOpenedFile,
     UploadStore,
     is_stored_name,
 )
 from quart_app.upload_engine import temp_files as temp_files_module
-from quart_app.upload_engine.storage import StoredFile, safe_stored_name
+from quart_app.upload_engine.stored_files import StoredFile, safe_stored_name
 from quart_app.upload_engine.temp_files import TempUpload
 
 from ..support.descriptors import descriptors_open_under
@@ -119,7 +119,7 @@ async def test_an_opened_file_outlives_its_deletion(store: UploadStore) -> None:
     assert await store.delete(name) is True
     assert await store.open(name) is None
     assert (opened.stored.name, opened.size) == (name, len(content))
-    assert os.pread(opened.descriptor, len(content) + 1, 0) == content
+    assert b"".join([chunk async for chunk in opened.chunks(0, len(content) - 1)]) == content
     opened.close()
     opened.close()
     assert descriptors_open_under(store.root) == []
@@ -167,7 +167,7 @@ async def test_an_opened_file_never_closed_is_closed_with_a_warning(store: Uploa
     name = await store_bytes(store, "a.txt", b"x")
     stored = await store.get(name)
     assert stored is not None
-    opened = OpenedFile(stored, os.open(store.root / name, os.O_RDONLY), 1)
+    opened = LocalOpenedFile(stored, os.open(store.root / name, os.O_RDONLY), 1)
     assert descriptors_open_under(store.root) != []
     with pytest.warns(ResourceWarning):
         del opened

@@ -1,0 +1,125 @@
+"""The quota ledger a store shares with every process on its state folder.
+
+``.meta/.usage`` holds the bytes published plus the bytes reserved (by resumable uploads);
+every change to it happens under an exclusive ``flock`` on ``.meta/.lock``, which the store
+also holds while it publishes, so that a commit and its ledger entry are one step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Final
+
+from .cancel_safe import acquire_in_thread
+from .durable_files import full_disk_as_507, write_in_place
+from .errors import InsufficientStorageError
+from .temp_files import InFlightBytes
+
+META_DIR: Final = ".meta"
+_LOCK_FILE: Final = ".lock"
+_USAGE_FILE: Final = ".usage"
+
+
+class UsageLedger:
+    """Bytes used and reserved in a store, read and written under the folder's lock."""
+
+    def __init__(
+        self,
+        meta_dir: Path,
+        *,
+        quota: int | None,
+        write_file: Callable[[Path, bytes], None] = write_in_place,
+    ) -> None:
+        self.meta_dir = meta_dir
+        self.quota = quota
+        self._write_file = write_file
+        self.in_flight = InFlightBytes()
+        self.used = 0
+        self._reservation_counters: list[Callable[[], int]] = []
+
+    @contextmanager
+    def locked(self, *, shared: bool = False) -> Iterator[None]:
+        """Hold the folder's lock, exclusive unless ``shared``."""
+        descriptor = self._lock_blocking(shared=shared)
+        try:
+            yield
+        finally:
+            os.close(descriptor)
+
+    @asynccontextmanager
+    async def locked_from_loop(self, *, shared: bool = False) -> AsyncIterator[None]:
+        """Hold the folder's lock across awaits (waiting for it in a thread)."""
+        descriptor = await acquire_in_thread(partial(self._lock_blocking, shared=shared), os.close)
+        try:
+            yield
+        finally:
+            os.close(descriptor)
+
+    def _lock_blocking(self, *, shared: bool) -> int:
+        descriptor = os.open(
+            self.meta_dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666
+        )
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        return descriptor
+
+    def read(self) -> int:
+        """The ledger's total, read now; call under the lock."""
+        try:
+            self.used = int((self.meta_dir / _USAGE_FILE).read_text() or 0)
+        except FileNotFoundError:
+            self.used = 0
+        return self.used
+
+    def read_shared(self) -> int:
+        """The ledger's total, read under the shared lock."""
+        with self.locked(shared=True):
+            return self.read()
+
+    def write(self, total: int) -> None:
+        """Record ``total``; call under the exclusive lock."""
+        self._write_file(self.meta_dir / _USAGE_FILE, str(total).encode())
+        self.used = total
+
+    def exceeds_quota(self, used: int, incoming: int) -> bool:
+        """Whether ``incoming`` more bytes on top of ``used`` break the quota."""
+        return self.quota is not None and used + incoming > self.quota
+
+    def count_reservations_with(self, counter: Callable[[], int]) -> None:
+        """Have recovery add ``counter()`` (bytes reserved) to the ledger."""
+        self._reservation_counters.append(counter)
+
+    def reserved_total(self) -> int:
+        """Bytes reserved by every counter; recovery calls it under the exclusive lock."""
+        return sum(count() for count in self._reservation_counters)
+
+    def reserve_blocking(self, extra_bytes: int, record: Callable[[], None]) -> None:
+        """Reserve ``extra_bytes`` (release them if negative) and ``record()`` the
+        reservation, both under the exclusive lock; 507 if they do not fit the quota."""
+        with self.locked(), full_disk_as_507():
+            used = self.read()
+            if extra_bytes > 0 and self.exceeds_quota(used, extra_bytes):
+                raise InsufficientStorageError("The upload would exceed the storage quota.")
+            record()
+            self.write(max(used + extra_bytes, 0))
+
+    def fits(self, extra_bytes: int) -> bool:
+        """Whether ``extra_bytes`` more fit the quota by the ledger as last read (no I/O)."""
+        return not self.exceeds_quota(self.used + self.in_flight.count, extra_bytes)
+
+    async def ensure_room(self, extra_bytes: int) -> None:
+        """Raise 507 unless ``extra_bytes`` more fit the quota by the ledger, read now."""
+        if self.quota is None:
+            return
+        await asyncio.to_thread(self.read_shared)
+        if not self.fits(extra_bytes):
+            raise InsufficientStorageError("The upload would exceed the storage quota.")
