@@ -41,7 +41,7 @@ from ..support.seaweedfs import SeaweedFS, running_seaweedfs, stop
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 MIB = 1024 * 1024
 PART = 5 * MIB
