@@ -86,10 +86,10 @@ def default_config() -> dict[str, Any]:
         "S3_PREFIX": "uploads/",
         "S3_REGION": "us-east-1",
         "S3_PRESIGNED_DOWNLOADS": False,
-        # Multipart parts (S3's minimum is 5 MiB) and the part buffers one worker may hold for
-        # all its uploads together: past it, uploads wait (and so do their clients).
-        # 5 MiB parts, two per worker: the burst of 64 uploads grew 2 workers by 61 MiB, where
-        # 8 MiB parts three at a time took 99 MiB for the same rate (docs/performance.md).
+        # Multipart parts (S3's minimum is 5 MiB) and the part buffers one worker holds for
+        # all its uploads together (past them, uploads and their clients wait): 5 MiB parts,
+        # two per worker, grew the burst of 64 uploads by 61 MiB where 8 MiB parts three at a
+        # time took 99 MiB, at the same rate (docs/performance.md).
         "S3_PART_SIZE": 5 * 1024 * 1024,
         "S3_BUFFER_TOTAL": 10 * 1024 * 1024,
     }
