@@ -12,6 +12,7 @@ from quart import Quart
 
 from . import db, upload_settings
 from .access import load_signed_in_user
+from .application import QuartApp
 from .blueprints import api, api_docs, auth, health, pages, stores, tus, uploads, users
 from .config import SITE_FILES, development_defaults_in_use, load_settings
 from .errors import register_error_handlers
@@ -24,7 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
 
     Raises SettingsError, naming the setting and what it expects, if one has a wrong value.
     """
-    app = Quart(
+    app = QuartApp(
         __name__,
         template_folder=str(SITE_FILES / "templates"),
         static_folder=str(SITE_FILES / "static"),

@@ -11,7 +11,8 @@ the process life around it:
   after ``graceful_timeout`` less a margin answer 503 with Retry-After and leave nothing
   behind), and the master waits for *every* worker, killing only those still running
   well past the graceful timeout.
-- A worker that dies is replaced; one that cannot start stops the server with an error.
+- A worker that dies is replaced; one whose app cannot start (or that keeps dying as soon as
+  it starts) stops the server with an error.
 - SIGTERM sent to a single worker restarts that worker gracefully.
 """
 
@@ -37,7 +38,7 @@ from typing import Any, Final
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
 from hypercorn.logging import Logger
-from hypercorn.utils import wrap_app
+from hypercorn.utils import LifespanFailureError, wrap_app
 from quart import Quart
 
 from . import hypercorn_adapters
@@ -53,6 +54,9 @@ _EXIT_MARGIN: Final = 5.0
 # A worker that exits sooner than this after starting failed to start.
 _BOOT_SECONDS: Final = 5.0
 _BOOT_FAILURES: Final = 3
+# A worker whose app failed to start exits with this code (as Gunicorn's do): every worker
+# would fail alike, so the server stops at once.
+_BOOT_ERROR: Final = 3
 _POLL_SECONDS: Final = 0.1
 
 log = logging.getLogger("quart_app.server")
@@ -102,7 +106,11 @@ def serve(config: Config, settings: Mapping[str, Any]) -> int:
                 log.warning("Worker %s exited with code %s", process.pid, process.exitcode)
                 lived = time.monotonic() - started
                 boot_failures = boot_failures + 1 if lived < _BOOT_SECONDS else 0
-                if process.exitcode and boot_failures >= _BOOT_FAILURES:
+                if process.exitcode == _BOOT_ERROR:
+                    log.error("The app could not start; stopping (see the error above)")
+                    exit_code = 1
+                    stop.set()
+                elif process.exitcode and boot_failures >= _BOOT_FAILURES:
                     log.error("Workers fail to start; stopping (see the errors above)")
                     exit_code = 1
                     stop.set()
@@ -168,14 +176,21 @@ def _run_worker(config: Config, sockets: Sockets, stop: EventType) -> None:
 
         loop_factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(
-            worker_serve(
-                wrap_app(app, config.wsgi_max_body_size, "asgi"),
-                config,
-                sockets=sockets,
-                shutdown_trigger=lambda: _until_stopped(app, config, stop),
+        try:
+            runner.run(
+                worker_serve(
+                    wrap_app(app, config.wsgi_max_body_size, "asgi"),
+                    config,
+                    sockets=sockets,
+                    shutdown_trigger=lambda: _until_stopped(app, config, stop),
+                )
             )
-        )
+        except LifespanFailureError:
+            # The app has logged why. What it opened before failing (the database's thread, the
+            # store's client) would keep the process alive, and needs no closing: the next
+            # start recovers from it as from a crash.
+            logging.shutdown()
+            os._exit(_BOOT_ERROR)
 
 
 async def _until_stopped(app: Quart, config: Config, stop: EventType) -> None:

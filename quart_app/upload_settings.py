@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from quart import Quart, current_app
 
+from .application import StartupError
 from .backpressure import install_backpressure
 from .upload_engine import (
     FileStore,
@@ -17,6 +18,7 @@ from .upload_engine import (
     S3Settings,
     S3UploadStore,
     Shutdown,
+    UploadError,
     UploadLimits,
     UploadStore,
 )
@@ -83,7 +85,13 @@ def init_app(app: Quart) -> None:
 
     @app.before_serving
     async def prepare_upload_store() -> None:
-        await get_upload_store().prepare()
+        try:
+            await get_upload_store().prepare()
+        except UploadError as error:
+            reason = error.__cause__ or error
+            raise StartupError(f"the upload store does not answer ({reason})") from error
+        except OSError as error:
+            raise StartupError(f"the upload folder cannot be prepared ({error})") from error
         sweeping.append(asyncio.ensure_future(_sweep_expired_uploads(app)))
 
     @app.after_serving

@@ -21,6 +21,7 @@ from quart_app.upload_engine import UploadStore
 from .support.app_settings import API_KEY, server_env
 from .support.live_server import (
     ServerProcess,
+    free_port,
     quart_app_serve_to_the_end,
     quart_app_server,
 )
@@ -248,6 +249,47 @@ def test_a_busy_port_is_one_clear_line(tmp_path: Path) -> None:
         f"quart-app: Cannot listen on 127.0.0.1:{port}: the address is already in use. Stop "
         "the other server, or choose another address with --bind HOST:PORT."
     ]
+
+
+def test_a_store_that_does_not_answer_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+    env = server_env(
+        tmp_path,
+        UPLOAD_STORAGE="s3",
+        S3_ENDPOINT_URL=f"http://127.0.0.1:{dead_port}",
+        S3_BUCKET="uploads",
+    )
+    env |= {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test-secret"}
+    started = time.monotonic()
+    result = quart_app_serve_to_the_end(env, "--bind", f"127.0.0.1:{free_port()}")
+    assert result.returncode == 1
+    assert time.monotonic() - started < 30, "stopped at once, not after retrying workers"
+    assert "Traceback" not in result.stderr
+    reasons = [line for line in result.stderr.splitlines() if "Cannot start:" in line]
+    assert reasons, result.stderr
+    assert reasons[0].endswith(
+        f"Cannot start: the upload store does not answer (Could not connect to the endpoint "
+        f'URL: "http://127.0.0.1:{dead_port}/uploads?list-type=2&prefix=uploads%2F'
+        '&delimiter=%2F&encoding-type=url")'
+    )
+    assert "The app could not start; stopping (see the error above)" in result.stderr
+
+
+def test_an_upload_folder_that_cannot_be_made_stops_the_start_with_one_line(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the upload folder should be")
+    env = server_env(tmp_path, UPLOAD_FOLDER=str(blocker / "uploads"))
+    result = quart_app_serve_to_the_end(env, "--bind", f"127.0.0.1:{free_port()}")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "Cannot start: the upload folder cannot be prepared ([Errno 20] Not a directory:" in (
+        result.stderr
+    ), result.stderr
+    assert blocker.read_text() == "a file where the upload folder should be"
 
 
 def upload_request(port: int, content: bytes) -> bytes:
