@@ -8,7 +8,8 @@ DEV_STAMP := $(VENV)/.dev-installed
 
 CHROMIUM ?= $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: serve serve-s3 serve-flask dev test test-quick lint lock init-db screenshots vendor-tus check-chromium install-chromium clean
+.PHONY: serve serve-s3 serve-flask dev test test-quick lint lock init-db screenshots vendor-tus check-chromium install-chromium \
+	check-postgresql install-postgresql clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,11 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict quart_app examples/flask_app flask2quart tests bench scripts
 
+# `$(call apt_install,Name,package)`: apt-get it as root, or through sudo otherwise.
+apt_install = command -v apt-get >/dev/null || { echo "No apt-get here: install $(1) by hand." >&2; exit 1; }; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y $(2)
+
 # The browser tests drive Debian's Chromium: install it when it is missing and apt-get can (as root
 # or through sudo); otherwise stop once with the command to run, rather than fail test by test.
 check-chromium:
@@ -69,11 +75,20 @@ check-chromium:
 		"Install it with 'sudo apt-get install -y chromium' or set CHROMIUM_PATH." >&2; exit 1; }
 
 install-chromium:
-	@command -v apt-get >/dev/null || { echo "No apt-get here: install Chromium by hand." >&2; exit 1; }
-	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
-		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y chromium
+	@$(call apt_install,Chromium,chromium)
 
-test: lint check-chromium
+# The PostgreSQL tests start a throwaway server from Debian's server binaries
+# (tests/support/postgres.py): installed the same way when they are missing.
+POSTGRESQL_FOUND = ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null
+check-postgresql:
+	@$(POSTGRESQL_FOUND) || $(MAKE) --no-print-directory install-postgresql
+	@$(POSTGRESQL_FOUND) || { echo "PostgreSQL's server binaries are missing: the database tests" \
+		"need them. Install them with 'sudo apt-get install -y postgresql'." >&2; exit 1; }
+
+install-postgresql:
+	@$(call apt_install,PostgreSQL,postgresql)
+
+test: lint check-chromium check-postgresql
 	$(BIN)/pytest
 
 # The tests that take under a second each, outside the browser, codemod and parity suites.

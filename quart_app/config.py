@@ -10,6 +10,8 @@ from typing import Any, Final
 
 from flask.config import Config
 
+from .database.location import DatabaseLocation, database_location
+
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 # A checkout keeps the site's folders beside the package. Installed (`pip install .`), the
 # package finds its templates and static files under the environment's share/ and keeps its
@@ -40,6 +42,8 @@ def default_config() -> dict[str, Any]:
         # for all its workers instead.
         "WARN_DEVELOPMENT_DEFAULTS": True,
         "DATABASE": str(DATA_ROOT / "instance" / "quart_app.sqlite3"),
+        # postgresql://… (or sqlite:///…) instead of the DATABASE file: set, it wins.
+        "DATABASE_URL": None,
         "SEED_DEMO_USERS": True,
         "UPLOAD_FOLDER": str(DATA_ROOT / "uploads"),
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
@@ -137,6 +141,16 @@ def _names(value: object) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(name, str) for name in value)
 
 
+def _database_url(value: object) -> bool:
+    if not isinstance(value, str) or "://" not in value:
+        return False
+    try:
+        database_location(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _optional(accepts: Callable[[object], bool]) -> Callable[[object], bool]:
     return lambda value: value is None or accepts(value)
 
@@ -164,6 +178,10 @@ _SECONDS_OR_NONE: Final = _Expected(
 _BYTES_OR_NONE: Final = _Expected("a number of bytes, or null for no limit", _optional(_whole(0)))
 _STORAGE: Final = _Expected('"local" or "s3"', _one_of("local", "s3"))
 _TEXT_OR_NONE: Final = _Expected("non-empty text, or null", _optional(_text))
+_DATABASE_URL: Final = _Expected(
+    "a postgresql://user:password@host:port/name or sqlite:///path URL, or null",
+    _optional(_database_url),
+)
 _ANY_TEXT: Final = _Expected("text (may be empty)", _any_text)
 _PART_BYTES: Final = _Expected(
     f"a number of bytes, {_S3_MIN_PART} (5 MiB, S3's minimum part) or more", _whole(_S3_MIN_PART)
@@ -179,6 +197,7 @@ _EXPECTED: Final[Mapping[str, _Expected]] = {
     "DEMO_PASSWORD": _TEXT,
     "WARN_DEVELOPMENT_DEFAULTS": _BOOLEAN,
     "DATABASE": _TEXT,
+    "DATABASE_URL": _DATABASE_URL,
     "SEED_DEMO_USERS": _BOOLEAN,
     "UPLOAD_FOLDER": _TEXT,
     "MAX_CONTENT_LENGTH": _BYTES_OR_NONE,
@@ -257,3 +276,8 @@ def settings_from_environment() -> Config:
     config = Config(PROJECT_ROOT)
     load_settings(config)
     return config
+
+
+def database_location_from(config: Mapping[str, Any]) -> DatabaseLocation:
+    """The database the settings name: ``DATABASE_URL`` if set, else the ``DATABASE`` file."""
+    return database_location(config.get("DATABASE_URL") or config["DATABASE"])

@@ -10,6 +10,10 @@ import click
 from quart import Quart, current_app
 from quart.cli import ScriptInfo, pass_script_info
 
+from .application import StartupError
+from .config import database_location_from
+from .database import DatabaseUnavailableError
+from .database.migrations import SchemaTooNewError
 from .users_store import UserExistsError, UserStore
 
 _EXTENSION_KEY = "user_store"
@@ -20,13 +24,25 @@ def get_user_store() -> UserStore:
     return cast(UserStore, current_app.extensions[_EXTENSION_KEY])
 
 
+def _new_store(app: Quart) -> UserStore:
+    return UserStore(database_location_from(app.config))
+
+
 async def _open_store(app: Quart) -> UserStore:
-    store = UserStore(app.config["DATABASE"])
-    await store.open()
+    store = _new_store(app)
+    try:
+        await store.open()
+    except DatabaseUnavailableError as error:
+        reason = error.__cause__ or error
+        raise StartupError(
+            f"the database {store.location.describe()} does not answer ({reason})"
+        ) from error
+    except SchemaTooNewError as error:
+        raise StartupError(str(error)) from error
     if app.config["SEED_DEMO_USERS"] and await store.count() == 0:
         added = await store.seed_demo_users(app.config["DEMO_PASSWORD"])
         if added:
-            app.logger.info("Seeded %d demo users into %s", added, app.config["DATABASE"])
+            app.logger.info("Seeded %d demo users into %s", added, store.location.describe())
     return store
 
 
@@ -48,7 +64,7 @@ def init_app(app: Quart) -> None:
 
 
 async def _init_db(app: Quart) -> int:
-    store = UserStore(app.config["DATABASE"])
+    store = _new_store(app)
     await store.open()
     try:
         return await store.seed_demo_users(app.config["DEMO_PASSWORD"])
@@ -59,7 +75,7 @@ async def _init_db(app: Quart) -> int:
 async def _add_user(
     app: Quart, username: str, password: str, joined: dt.date | None, awards: tuple[str, ...]
 ) -> None:
-    store = UserStore(app.config["DATABASE"])
+    store = _new_store(app)
     await store.open()
     try:
         await store.add(username, password, joined_on=joined, awards=awards)
@@ -73,7 +89,8 @@ def init_db_command(info: ScriptInfo) -> None:
     """Create the database and add the demo users that are missing."""
     app = info.load_app()
     added = asyncio.run(_init_db(app))
-    click.echo(f"Database ready at {app.config['DATABASE']} ({added} demo users added).")
+    where = database_location_from(app.config).describe()
+    click.echo(f"Database ready at {where} ({added} demo users added).")
 
 
 @click.command("add-user")

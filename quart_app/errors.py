@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from quart import Quart, Response, jsonify, render_template
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from .database import DatabaseUnavailableError
 from .negotiation import wants_json
+
+# When a client that got 503 for a database that did not answer should try again.
+_DATABASE_RETRY_SECONDS = 5
 
 _HEADERS_NOT_COPIED = {"content-type", "content-length"}
 
@@ -32,6 +36,12 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def handle_http_error(error: HTTPException) -> Response:
         return await error_response(error)
+
+    @app.errorhandler(DatabaseUnavailableError)
+    async def handle_database_unavailable(error: DatabaseUnavailableError) -> Response:
+        app.logger.warning("The database did not answer: %r", error.__cause__ or error)
+        unavailable = ServiceUnavailable(error.message, retry_after=_DATABASE_RETRY_SECONDS)
+        return await error_response(unavailable)
 
     @app.errorhandler(Exception)
     async def handle_unexpected_error(error: Exception) -> Response:

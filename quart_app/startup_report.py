@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .config import ENVIRONMENT_PREFIX, development_defaults_in_use
+from .config import ENVIRONMENT_PREFIX, database_location_from, development_defaults_in_use
 from .users_store import DEMO_USERS
 from .version import VERSION
 
@@ -50,13 +50,14 @@ def startup_report(settings: Mapping[str, Any], *, urls: Sequence[str], workers:
             f"Development defaults in use: {_listed(defaults, 'and')}. Set"
             f" {_listed(variables, 'and')} before serving anyone but yourself."
         )
+    database = database_location_from(settings).describe()
     if settings["UPLOAD_STORAGE"] == "s3":
         endpoint = settings["S3_ENDPOINT_URL"] or "AWS"
         bucket = f"s3://{settings['S3_BUCKET']}/{settings['S3_PREFIX']}"
         lines.append(
-            f"Database {settings['DATABASE']}; uploads in {bucket} at {endpoint}, their quota"
+            f"Database {database}; uploads in {bucket} at {endpoint}, their quota"
             f" ledger and unfinished uploads in {settings['UPLOAD_FOLDER']}."
         )
     else:
-        lines.append(f"Database {settings['DATABASE']}; uploads in {settings['UPLOAD_FOLDER']}.")
+        lines.append(f"Database {database}; uploads in {settings['UPLOAD_FOLDER']}.")
     return "\n    ".join(lines)

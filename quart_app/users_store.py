@@ -1,41 +1,23 @@
-"""The user store: join dates, awards, password hashes, session generations and failed sign-ins
-in SQLite through aiosqlite."""
+"""The user store: join dates, awards, password hashes, session generations and failed sign-ins,
+in SQLite or PostgreSQL (``quart_app.database``)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY,
-    joined_on TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    session_generation INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS awards (
-    username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    PRIMARY KEY (username, position)
-);
-CREATE TABLE IF NOT EXISTS failed_sign_ins (
-    key TEXT NOT NULL,
-    failed_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS failed_sign_ins_by_key ON failed_sign_ins (key, failed_at);
-"""
-# Databases made before sessions could be revoked lack the column.
-_ADD_SESSION_GENERATION = (
-    "ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0"
+from .database import (
+    Database,
+    DatabaseLocation,
+    Queries,
+    database_location,
+    migrate,
+    open_database,
 )
 
 DEMO_USERS: tuple[tuple[str, dt.date, tuple[str, ...]], ...] = (
@@ -51,8 +33,6 @@ DEMO_USERS: tuple[tuple[str, dt.date, tuple[str, ...]], ...] = (
 # Hashing is deliberately slow: checking against this hash makes a login for an unknown user
 # take as long as one for a real user, so timing does not reveal which names exist.
 _UNKNOWN_USER_HASH = generate_password_hash("no user has this password")
-_BUSY_TIMEOUT_SECONDS = 30.0
-_LOCKED_RETRY_SECONDS = 0.05
 
 
 class UserExistsError(ValueError):
@@ -69,44 +49,26 @@ class User:
 
 
 class UserStore:
-    """Async access to the users database; one connection per store, opened by `open()`."""
+    """Async access to the users database, opened by `open()`.
 
-    def __init__(self, path: str | Path) -> None:
-        self._path = str(path)
-        self._db: aiosqlite.Connection | None = None
+    ``location`` is a SQLite file's path, or a ``sqlite:///`` or ``postgresql://`` URL.
+    """
+
+    def __init__(self, location: str | Path | DatabaseLocation) -> None:
+        self.location = (
+            location if isinstance(location, DatabaseLocation) else database_location(location)
+        )
+        self._db: Database | None = None
 
     async def open(self) -> None:
-        """Connect and create the schema if it is missing."""
-        if self._path != ":memory:":
-            await asyncio.to_thread(Path(self._path).parent.mkdir, parents=True, exist_ok=True)
-        # Several Hypercorn workers share the file: wait for each other's writes rather than fail,
-        # and let readers go on while one of them writes.
-        self._db = await aiosqlite.connect(self._path, timeout=_BUSY_TIMEOUT_SECONDS)
-        await self._use_write_ahead_log()
-        await self._db.execute("PRAGMA foreign_keys = ON")
-        await self._db.executescript(_SCHEMA)
-        async with self._db.execute("PRAGMA table_info(users)") as cursor:
-            columns = {str(row[1]) for row in await cursor.fetchall()}
-        if "session_generation" not in columns:
-            # Another worker may add it first.
-            with suppress(sqlite3.OperationalError):
-                await self._db.execute(_ADD_SESSION_GENERATION)
-        await self._db.commit()
-
-    async def _use_write_ahead_log(self) -> None:
-        # SQLite answers "locked" at once, without waiting, when another connection holds a
-        # write (another worker seeding a fresh database): wait for it as a busy write would.
-        assert self._db is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _BUSY_TIMEOUT_SECONDS
-        while True:
-            try:
-                await self._db.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or loop.time() > deadline:
-                    raise
-            await asyncio.sleep(_LOCKED_RETRY_SECONDS)
+        """Connect and bring the schema up to date (DatabaseUnavailableError if it fails)."""
+        database = await open_database(self.location)
+        try:
+            await migrate(database)
+        except BaseException:
+            await database.close()
+            raise
+        self._db = database
 
     async def close(self) -> None:
         """Close the connection."""
@@ -115,30 +77,29 @@ class UserStore:
             self._db = None
 
     @property
-    def _conn(self) -> aiosqlite.Connection:
+    def _conn(self) -> Database:
         if self._db is None:
             raise RuntimeError("UserStore.open() has not been awaited")
         return self._db
 
     async def count(self) -> int:
         """Return how many users exist."""
-        async with self._conn.execute("SELECT COUNT(*) FROM users") as cursor:
-            row = await cursor.fetchone()
+        row = await self._conn.fetch_one("SELECT COUNT(*) FROM users")
         return int(row[0]) if row else 0
 
     async def get(self, username: str) -> User | None:
         """Return the user called `username`, or None."""
-        async with self._conn.execute(
-            "SELECT username, joined_on FROM users WHERE username = ?", (username,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._conn.fetch_one(
+            "SELECT username, joined_on FROM users WHERE username = ?", username
+        )
         if row is None:
             return None
-        async with self._conn.execute(
-            "SELECT title FROM awards WHERE username = ? ORDER BY position", (username,)
-        ) as cursor:
-            awards = tuple(str(award[0]) for award in await cursor.fetchall())
-        return User(str(row[0]), dt.date.fromisoformat(str(row[1])), awards)
+        awards = await self._conn.fetch(
+            "SELECT title FROM awards WHERE username = ? ORDER BY position", username
+        )
+        return User(
+            str(row[0]), dt.date.fromisoformat(str(row[1])), tuple(str(a[0]) for a in awards)
+        )
 
     async def add(
         self,
@@ -152,34 +113,16 @@ class UserStore:
         joined = joined_on or dt.date.today()
         password_hash = await asyncio.to_thread(generate_password_hash, password)
         titles = tuple(awards)
-        if not await self._insert(username, password_hash, joined, titles):
-            await self._conn.rollback()
-            raise UserExistsError(username)
-        await self._conn.commit()
+        async with self._conn.transaction() as transaction:
+            if not await _insert(transaction, username, password_hash, joined, titles):
+                raise UserExistsError(username)
         return User(username, joined, titles)
-
-    async def _insert(
-        self, username: str, password_hash: str, joined: dt.date, titles: tuple[str, ...]
-    ) -> bool:
-        """Insert a user and their awards unless the name is taken; whether it was inserted."""
-        async with self._conn.execute(
-            "INSERT OR IGNORE INTO users (username, joined_on, password_hash) VALUES (?, ?, ?)",
-            (username, joined.isoformat(), password_hash),
-        ) as cursor:
-            if cursor.rowcount == 0:
-                return False
-        await self._conn.executemany(
-            "INSERT INTO awards (username, position, title) VALUES (?, ?, ?)",
-            [(username, position, title) for position, title in enumerate(titles)],
-        )
-        return True
 
     async def authenticate(self, username: str, password: str) -> User | None:
         """Return the user if `password` matches their hash, else None."""
-        async with self._conn.execute(
-            "SELECT password_hash FROM users WHERE username = ?", (username,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._conn.fetch_one(
+            "SELECT password_hash FROM users WHERE username = ?", username
+        )
         stored_hash = str(row[0]) if row else _UNKNOWN_USER_HASH
         matches = await asyncio.to_thread(check_password_hash, stored_hash, password)
         if row is None or not matches:
@@ -189,58 +132,71 @@ class UserStore:
     async def seed_demo_users(self, password: str) -> int:
         """Add the demo users that are missing, in one transaction; return how many were added.
 
-        Workers starting together on an empty database each try: the first to take the write
-        lock adds them all, the others wait for it and then find them there.
+        Workers (and hosts) starting together on an empty database each try: a name another
+        has just added is skipped, awards and all.
         """
         hashes = [await asyncio.to_thread(generate_password_hash, password) for _ in DEMO_USERS]
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            added = 0
+        added = 0
+        async with self._conn.transaction() as transaction:
             for (username, joined_on, awards), password_hash in zip(
                 DEMO_USERS, hashes, strict=True
             ):
-                added += await self._insert(username, password_hash, joined_on, awards)
-            await self._conn.commit()
-        except BaseException:
-            await self._conn.rollback()
-            raise
+                added += await _insert(transaction, username, password_hash, joined_on, awards)
         return added
 
     async def session_generation(self, username: str) -> int | None:
         """The generation a session of ``username`` must carry; None for no such user."""
-        async with self._conn.execute(
-            "SELECT session_generation FROM users WHERE username = ?", (username,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._conn.fetch_one(
+            "SELECT session_generation FROM users WHERE username = ?", username
+        )
         return int(row[0]) if row else None
 
     async def end_sessions(self, username: str) -> None:
         """Make every session ``username`` holds invalid (signing out everywhere)."""
         await self._conn.execute(
             "UPDATE users SET session_generation = session_generation + 1 WHERE username = ?",
-            (username,),
+            username,
         )
-        await self._conn.commit()
 
     async def record_failed_sign_in(self, keys: Iterable[str], at: float, *, keep: float) -> None:
         """Note a failed sign-in under each key; forget failures older than ``keep`` seconds."""
-        await self._conn.execute("DELETE FROM failed_sign_ins WHERE failed_at < ?", (at - keep,))
-        await self._conn.executemany(
-            "INSERT INTO failed_sign_ins (key, failed_at) VALUES (?, ?)",
-            [(key, at) for key in keys],
-        )
-        await self._conn.commit()
+        async with self._conn.transaction() as transaction:
+            await transaction.execute("DELETE FROM failed_sign_ins WHERE failed_at < ?", at - keep)
+            await transaction.execute_many(
+                "INSERT INTO failed_sign_ins (key, failed_at) VALUES (?, ?)",
+                [(key, at) for key in keys],
+            )
 
     async def failed_sign_ins(self, key: str, since: float) -> list[float]:
         """When sign-ins under ``key`` failed since ``since``, oldest first."""
-        async with self._conn.execute(
+        rows = await self._conn.fetch(
             "SELECT failed_at FROM failed_sign_ins WHERE key = ? AND failed_at >= ?"
             " ORDER BY failed_at",
-            (key, since),
-        ) as cursor:
-            return [float(row[0]) for row in await cursor.fetchall()]
+            key,
+            since,
+        )
+        return [float(row[0]) for row in rows]
 
     async def forget_failed_sign_ins(self, key: str) -> None:
         """Forget the failures under ``key`` (after a successful sign-in)."""
-        await self._conn.execute("DELETE FROM failed_sign_ins WHERE key = ?", (key,))
-        await self._conn.commit()
+        await self._conn.execute("DELETE FROM failed_sign_ins WHERE key = ?", key)
+
+
+async def _insert(
+    queries: Queries, username: str, password_hash: str, joined: dt.date, titles: tuple[str, ...]
+) -> bool:
+    """Insert a user and their awards unless the name is taken; whether it was inserted."""
+    inserted = await queries.execute(
+        "INSERT INTO users (username, joined_on, password_hash) VALUES (?, ?, ?)"
+        " ON CONFLICT (username) DO NOTHING",
+        username,
+        joined.isoformat(),
+        password_hash,
+    )
+    if not inserted:
+        return False
+    await queries.execute_many(
+        "INSERT INTO awards (username, position, title) VALUES (?, ?, ?)",
+        [(username, position, title) for position, title in enumerate(titles)],
+    )
+    return True

@@ -19,6 +19,7 @@ from quart_app.users_store import UserStore
 
 from .support.app_settings import DEMO_PASSWORD, app_config, server_env
 from .support.live_server import hypercorn_server
+from .support.postgres import MISSING_MESSAGE, PostgresServer, postgres_binaries, running_postgres
 from .support.seaweedfs import SeaweedFS, running_seaweedfs, s3_client
 from .support.upload_backends import BACKEND_PARAMS, UploadBackend, upload_backend_for
 
@@ -114,6 +115,44 @@ def seaweedfs() -> Iterator[SeaweedFS]:
     """One SeaweedFS server with S3 and a bucket for the whole run (a start takes seconds)."""
     with running_seaweedfs() as store:
         yield store
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run, from Debian's binaries; skips when they are
+    missing."""
+    if postgres_binaries() is None:
+        pytest.skip(MISSING_MESSAGE)
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer, request: pytest.FixtureRequest) -> str:
+    """The URL of an empty database of this test's own on the session's PostgreSQL server."""
+    return postgres.fresh_database(request.node.name)
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.slow)]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each kind the app runs on, as its URL: a SQLite file in the
+    test's folder, or a database of the test's own on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'users.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.fresh_database(request.node.name)
+
+
+@pytest.fixture
+async def app_on_each_database(
+    tmp_path: Path, uploads_dir: Path, database_url: str
+) -> AsyncIterator[Quart]:
+    """A started app with demo users, its users in `database_url` (SQLite, then PostgreSQL)."""
+    application = create_app(app_config(tmp_path, DATABASE_URL=database_url))
+    async with application.test_app():
+        yield application
 
 
 @pytest.fixture(params=BACKEND_PARAMS)

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
 import pytest
+from quart import Quart
 from quart.testing import QuartClient
 
 from .support.app_settings import DEMO_PASSWORD
 from .support.sign_in import csrf_token_from, sign_in
+
+
+@pytest.fixture
+def app(app_on_each_database: Quart) -> Quart:
+    """The app, with its users in SQLite, then in PostgreSQL."""
+    return app_on_each_database
+
 
 XSS = '"><script>alert(1)</script>'
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from quart import Quart
 
 from quart_app import create_app
 
 from .support.app_settings import app_config
 from .support.sign_in import Client, csrf_token_from, sign_in
+
+
+@pytest.fixture
+def app(app_on_each_database: Quart) -> Quart:
+    """The app, with its users in SQLite, then in PostgreSQL."""
+    return app_on_each_database
+
 
 JSON = {"Accept": "application/json"}
 

@@ -6,6 +6,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from quart import Quart
 from quart.testing import QuartClient
 
 from quart_app.sign_in_throttle import seconds_to_wait
@@ -15,6 +16,13 @@ from .support.live_server import quart_app_server
 from .support.raw_http import RawResponse
 from .support.sign_in import csrf_token_from
 from .support.workers import KeptAlive, one_connection_per_worker
+
+
+@pytest.fixture
+def app(app_on_each_database: Quart) -> Quart:
+    """The app, with its users in SQLite, then in PostgreSQL."""
+    return app_on_each_database
+
 
 GUIDO = "guido-van-rossum"
 

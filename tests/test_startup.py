@@ -147,6 +147,14 @@ def test_the_report_says_when_no_demo_users_are_added() -> None:
         ("SEED_DEMO_USERS", "1", "QUART_SEED_DEMO_USERS must be true or false, not 1."),
         ("UPLOAD_STORAGE", "gcs", 'QUART_UPLOAD_STORAGE must be "local" or "s3", not \'gcs\'.'),
         (
+            "DATABASE_URL",
+            "mysql://db/users",
+            "QUART_DATABASE_URL must be a postgresql://user:password@host:port/name or"
+            " sqlite:///path URL, or null, not 'mysql://db/users'.",
+        ),
+        ("DATABASE_URL", "users.sqlite3", "QUART_DATABASE_URL must be a postgresql://"),
+        ("DATABASE_URL", "postgresql:///users", "QUART_DATABASE_URL must be a postgresql://"),
+        (
             "S3_PART_SIZE",
             "1048576",
             "QUART_S3_PART_SIZE must be a number of bytes, 5242880 (5 MiB, S3's minimum part)",

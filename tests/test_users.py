@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
 from quart_app.db import get_user_store
+
+
+@pytest.fixture
+def app(app_on_each_database: Quart) -> Quart:
+    """The app, with its users in SQLite, then in PostgreSQL."""
+    return app_on_each_database
+
 
 XSS = "<img src=x onerror=alert(1)>"
 

@@ -9,6 +9,7 @@ from typing import Final
 
 from quart import Blueprint, Response, jsonify
 
+from ..database import DatabaseUnavailableError
 from ..db import get_user_store
 from ..upload_settings import get_upload_store
 from ..version import VERSION
@@ -16,12 +17,14 @@ from ..version import VERSION
 bp = Blueprint("health", __name__)
 
 _STORE_CHECK_SECONDS: Final = 3.0
+_DATABASE_CHECK_SECONDS: Final = 3.0
 
 
 async def _database_reachable() -> bool:
     try:
-        await get_user_store().count()
-    except sqlite3.Error:
+        async with asyncio.timeout(_DATABASE_CHECK_SECONDS):
+            await get_user_store().count()
+    except (sqlite3.Error, DatabaseUnavailableError, TimeoutError):
         return False
     return True
 

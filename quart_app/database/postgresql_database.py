@@ -1,0 +1,137 @@
+"""PostgreSQL through asyncpg: a pool of connections per worker."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Final
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from .location import DatabaseLocation
+from .queries import DatabaseUnavailableError, Row, Transaction
+
+_CONNECT_SECONDS: Final = 10.0
+# A statement that runs longer is abandoned: the request answers 503 rather than hang.
+_STATEMENT_SECONDS: Final = 30.0
+_POOL_MIN: Final = 1
+_POOL_MAX: Final = 10
+# The key of the advisory lock that serialized transactions hold (any fixed 64-bit number).
+_SERIALIZE_KEY: Final = 0x71A27A99
+_PLACEHOLDER: Final = re.compile(r"\?")
+# A command tag ends with the number of rows it touched ("INSERT 0 1", "UPDATE 3").
+_ROW_COUNT: Final = re.compile(r"(\d+)$")
+
+# The server is down, restarting, unreachable or out of connections: not the statement's fault.
+_UNAVAILABLE: Final = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+def _numbered(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1``, ``$2``, … (the app's SQL has no ``?`` in
+    literals)."""
+    count = 0
+
+    def number(_match: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(number, sql)
+
+
+def _row_count(status: str) -> int:
+    match = _ROW_COUNT.search(status)
+    return int(match.group(1)) if match else 0
+
+
+@contextmanager
+def _unavailable_when_unreachable() -> Iterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as error:
+        raise DatabaseUnavailableError() from error
+
+
+class _ConnectionStatements:
+    """Statements on one connection of the pool (a transaction's)."""
+
+    def __init__(self, connection: PoolConnectionProxy[Any]) -> None:
+        self._connection = connection
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        with _unavailable_when_unreachable():
+            return [tuple(row) for row in await self._connection.fetch(_numbered(sql), *args)]
+
+    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
+        with _unavailable_when_unreachable():
+            row = await self._connection.fetchrow(_numbered(sql), *args)
+        return tuple(row) if row is not None else None
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        with _unavailable_when_unreachable():
+            return _row_count(await self._connection.execute(_numbered(sql), *args))
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with _unavailable_when_unreachable():
+            await self._connection.executemany(_numbered(sql), rows)
+
+    async def serialize(self) -> None:
+        await self.execute("SELECT pg_advisory_xact_lock(?)", _SERIALIZE_KEY)
+
+
+class PostgreSQLDatabase:
+    """A PostgreSQL database reached through a pool of connections."""
+
+    def __init__(self, location: DatabaseLocation, pool: asyncpg.Pool[Any]) -> None:
+        self.location = location
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, location: DatabaseLocation) -> PostgreSQLDatabase:
+        """Open the pool (and its first connection: DatabaseUnavailableError if it fails)."""
+        with _unavailable_when_unreachable():
+            pool = await asyncpg.create_pool(
+                location.target,
+                min_size=_POOL_MIN,
+                max_size=_POOL_MAX,
+                timeout=_CONNECT_SECONDS,
+                command_timeout=_STATEMENT_SECONDS,
+            )
+        return cls(location, pool)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        with _unavailable_when_unreachable():
+            rows = await self._pool.fetch(_numbered(sql), *args)
+        return [tuple(row) for row in rows]
+
+    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
+        with _unavailable_when_unreachable():
+            row = await self._pool.fetchrow(_numbered(sql), *args)
+        return tuple(row) if row is not None else None
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        with _unavailable_when_unreachable():
+            return _row_count(await self._pool.execute(_numbered(sql), *args))
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with _unavailable_when_unreachable():
+            await self._pool.executemany(_numbered(sql), rows)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        with _unavailable_when_unreachable():
+            async with self._pool.acquire() as connection, connection.transaction():
+                yield _ConnectionStatements(connection)
+
+    async def close(self) -> None:
+        await self._pool.close()
