@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -16,6 +17,7 @@ from .queries import DatabaseUnavailableError, Row, Transaction
 _CONNECT_SECONDS: Final = 10.0
 # A statement that runs longer is abandoned: the request answers 503 rather than hang.
 _STATEMENT_SECONDS: Final = 30.0
+_CLOSE_SECONDS: Final = 10.0
 _POOL_MIN: Final = 1
 _POOL_MAX: Final = 10
 # The key of the advisory lock that serialized transactions hold (any fixed 64-bit number).
@@ -62,37 +64,41 @@ def _unavailable_when_unreachable() -> Iterator[None]:
         raise DatabaseUnavailableError() from error
 
 
-class _ConnectionStatements:
-    """Statements on one connection of the pool (a transaction's)."""
+class _Statements:
+    """Statements on the pool (each on a connection it lends) or on one of its connections."""
 
-    def __init__(self, connection: PoolConnectionProxy[Any]) -> None:
-        self._connection = connection
+    def __init__(self, executor: asyncpg.Pool[Any] | PoolConnectionProxy[Any]) -> None:
+        self._executor = executor
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         with _unavailable_when_unreachable():
-            return [tuple(row) for row in await self._connection.fetch(_numbered(sql), *args)]
+            rows = await self._executor.fetch(_numbered(sql), *args)
+        return [tuple(row) for row in rows]
 
     async def fetch_one(self, sql: str, *args: Any) -> Row | None:
         with _unavailable_when_unreachable():
-            row = await self._connection.fetchrow(_numbered(sql), *args)
+            row = await self._executor.fetchrow(_numbered(sql), *args)
         return tuple(row) if row is not None else None
 
     async def execute(self, sql: str, *args: Any) -> int:
         with _unavailable_when_unreachable():
-            return _row_count(await self._connection.execute(_numbered(sql), *args))
+            return _row_count(await self._executor.execute(_numbered(sql), *args))
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with _unavailable_when_unreachable():
-            await self._connection.executemany(_numbered(sql), rows)
+            await self._executor.executemany(_numbered(sql), rows)
 
+
+class _TransactionStatements(_Statements):
     async def serialize(self) -> None:
         await self.execute("SELECT pg_advisory_xact_lock(?)", _SERIALIZE_KEY)
 
 
-class PostgreSQLDatabase:
+class PostgreSQLDatabase(_Statements):
     """A PostgreSQL database reached through a pool of connections."""
 
     def __init__(self, location: DatabaseLocation, pool: asyncpg.Pool[Any]) -> None:
+        super().__init__(pool)
         self.location = location
         self._pool = pool
 
@@ -109,29 +115,15 @@ class PostgreSQLDatabase:
             )
         return cls(location, pool)
 
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        with _unavailable_when_unreachable():
-            rows = await self._pool.fetch(_numbered(sql), *args)
-        return [tuple(row) for row in rows]
-
-    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
-        with _unavailable_when_unreachable():
-            row = await self._pool.fetchrow(_numbered(sql), *args)
-        return tuple(row) if row is not None else None
-
-    async def execute(self, sql: str, *args: Any) -> int:
-        with _unavailable_when_unreachable():
-            return _row_count(await self._pool.execute(_numbered(sql), *args))
-
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        with _unavailable_when_unreachable():
-            await self._pool.executemany(_numbered(sql), rows)
-
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         with _unavailable_when_unreachable():
             async with self._pool.acquire() as connection, connection.transaction():
-                yield _ConnectionStatements(connection)
+                yield _TransactionStatements(connection)
 
     async def close(self) -> None:
-        await self._pool.close()
+        try:
+            await asyncio.wait_for(self._pool.close(), _CLOSE_SECONDS)
+        except TimeoutError:
+            # A statement still holds its connection past the shutdown's patience.
+            self._pool.terminate()
