@@ -50,13 +50,18 @@ def startup_report(settings: Mapping[str, Any], *, urls: Sequence[str], workers:
             f"Development defaults in use: {_listed(defaults, 'and')}. Set"
             f" {_listed(variables, 'and')} before serving anyone but yourself."
         )
-    database = database_location_from(settings).describe()
+    location = database_location_from(settings)
+    database = location.describe()
     if settings["UPLOAD_STORAGE"] == "s3":
         endpoint = settings["S3_ENDPOINT_URL"] or "AWS"
         bucket = f"s3://{settings['S3_BUCKET']}/{settings['S3_PREFIX']}"
+        if location.kind == "postgresql":
+            ledger = "their quota ledger in the database, unfinished uploads in"
+        else:
+            ledger = "their quota ledger and unfinished uploads in"
         lines.append(
-            f"Database {database}; uploads in {bucket} at {endpoint}, their quota"
-            f" ledger and unfinished uploads in {settings['UPLOAD_FOLDER']}."
+            f"Database {database}; uploads in {bucket} at {endpoint}, {ledger}"
+            f" {settings['UPLOAD_FOLDER']}."
         )
     else:
         lines.append(f"Database {database}; uploads in {settings['UPLOAD_FOLDER']}.")

@@ -12,6 +12,8 @@ from quart import Quart, current_app
 
 from .application import StartupError
 from .backpressure import install_backpressure
+from .config import database_location_from
+from .shared_ledger import SharedLedger
 from .upload_engine import (
     FileStore,
     ResumableStore,
@@ -22,6 +24,7 @@ from .upload_engine import (
     UploadLimits,
     UploadStore,
 )
+from .upload_engine.ledger import META_DIR
 
 _STORE_KEY = "upload_store"
 _LIMITS_KEY = "upload_limits"
@@ -66,7 +69,17 @@ def upload_store_from(config: Mapping[str, Any]) -> FileStore[Any]:
         buffer_total=config["S3_BUFFER_TOTAL"],
         presigned_downloads=config["S3_PRESIGNED_DOWNLOADS"],
     )
-    return S3UploadStore(folder, settings, quota=quota, fsync=fsync)
+    database = database_location_from(config)
+    if database.kind != "postgresql":
+        return S3UploadStore(folder, settings, quota=quota, fsync=fsync)
+    # Several hosts share the bucket through the database: the quota's ledger goes there too.
+    ledger = SharedLedger(
+        folder / META_DIR,
+        quota=quota,
+        location=database,
+        store=f"s3://{settings.bucket}/{settings.prefix}",
+    )
+    return S3UploadStore(folder, settings, quota=quota, fsync=fsync, ledger=ledger)
 
 
 def init_app(app: Quart) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -12,7 +13,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from .location import DatabaseLocation
-from .queries import DatabaseUnavailableError, Row, Transaction
+from .queries import DatabaseUnavailableError, Queries, Row, Transaction
 
 _CONNECT_SECONDS: Final = 10.0
 # A statement that runs longer is abandoned: the request answers 503 rather than hang.
@@ -94,6 +95,34 @@ class _TransactionStatements(_Statements):
         await self.execute("SELECT pg_advisory_xact_lock(?)", _SERIALIZE_KEY)
 
 
+class LockedConnection(_Statements):
+    """A connection of the pool's holding a session advisory lock, lent until ``unlock()``."""
+
+    def __init__(
+        self, pool: asyncpg.Pool[Any], connection: PoolConnectionProxy[Any], key: int
+    ) -> None:
+        super().__init__(connection)
+        self._pool = pool
+        self._connection = connection
+        self._key = key
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queries]:
+        """Statements on this connection committed together."""
+        with _unavailable_when_unreachable():
+            async with self._connection.transaction():
+                yield self
+
+    async def unlock(self) -> None:
+        """Release the lock and give the connection back (whose reset releases the lock too,
+        should the unlock fail; a connection lost took the lock with it)."""
+        try:
+            with contextlib.suppress(*_UNAVAILABLE):
+                await self._connection.execute("SELECT pg_advisory_unlock($1)", self._key)
+        finally:
+            await self._pool.release(self._connection)
+
+
 class PostgreSQLDatabase(_Statements):
     """A PostgreSQL database reached through a pool of connections."""
 
@@ -103,13 +132,15 @@ class PostgreSQLDatabase(_Statements):
         self._pool = pool
 
     @classmethod
-    async def open(cls, location: DatabaseLocation) -> PostgreSQLDatabase:
+    async def open(
+        cls, location: DatabaseLocation, *, max_connections: int = _POOL_MAX
+    ) -> PostgreSQLDatabase:
         """Open the pool (and its first connection: DatabaseUnavailableError if it fails)."""
         with _unavailable_when_unreachable():
             pool = await asyncpg.create_pool(
                 location.target,
                 min_size=_POOL_MIN,
-                max_size=_POOL_MAX,
+                max_size=max_connections,
                 timeout=_CONNECT_SECONDS,
                 command_timeout=_STATEMENT_SECONDS,
             )
@@ -120,6 +151,19 @@ class PostgreSQLDatabase(_Statements):
         with _unavailable_when_unreachable():
             async with self._pool.acquire() as connection, connection.transaction():
                 yield _TransactionStatements(connection)
+
+    async def lock(self, key: int) -> LockedConnection:
+        """Wait for the advisory lock ``key``, held for every connection to this server (any
+        host), on a connection that stays lent to the holder until it unlocks."""
+        with _unavailable_when_unreachable():
+            connection = await self._pool.acquire()
+        try:
+            with _unavailable_when_unreachable():
+                await connection.execute("SELECT pg_advisory_lock($1)", key)
+        except BaseException:
+            await self._pool.release(connection)
+            raise
+        return LockedConnection(self._pool, connection, key)
 
     async def close(self) -> None:
         try:

@@ -90,6 +90,31 @@ class UsageLedger:
         self._write_file(self.meta_dir / _USAGE_FILE, str(total).encode())
         self.used = total
 
+    async def start(self) -> None:
+        """Get ready before the first use, on the event loop that will use it."""
+
+    async def stop(self) -> None:
+        """Let go of what ``start`` opened."""
+
+    async def total(self) -> int:
+        """The ledger's total, read now; call under the exclusive lock."""
+        return await asyncio.to_thread(self.read)
+
+    async def record_publication(self, used: int, published: int, consumed: int) -> None:
+        """Record files of ``published`` bytes made public, whose reservations of ``consumed``
+        bytes they take over; ``used`` is the total read under this same hold of the lock."""
+        await asyncio.to_thread(self.write, used + published - consumed)
+
+    async def record_deletion(self, size: int) -> None:
+        """Record a published file of ``size`` bytes deleted; under the exclusive lock."""
+        await asyncio.to_thread(lambda: self.write(max(self.read() - size, 0)))
+
+    async def recount(self, published: int) -> None:
+        """Set the ledger from the bytes published, counted now, and the reservations of
+        this state folder's uploads; under the exclusive lock."""
+        reserved = await asyncio.to_thread(self.reserved_total)
+        await asyncio.to_thread(self.write, published + reserved)
+
     def exceeds_quota(self, used: int, incoming: int) -> bool:
         """Whether ``incoming`` more bytes on top of ``used`` break the quota."""
         return self.quota is not None and used + incoming > self.quota

@@ -482,11 +482,13 @@ class S3UploadStore:
         *,
         quota: int | None = None,
         fsync: bool = True,
+        ledger: UsageLedger | None = None,
     ) -> None:
+        """``ledger`` replaces the one in the state folder (one shared by several hosts)."""
         self.root = state_root
         self.settings = settings
         self.fsync = fsync
-        self.ledger = UsageLedger(state_root / META_DIR, quota=quota)
+        self.ledger = ledger or UsageLedger(state_root / META_DIR, quota=quota)
         self.budget = PartBudget(settings.part_size, settings.buffer_total)
         self._uploads = TempFolder(state_root / _UPLOADS_DIR)
         self._lock = asyncio.Lock()
@@ -552,13 +554,12 @@ class S3UploadStore:
         abort dead instances' multipart uploads, undo interrupted commits, recount usage."""
         await asyncio.to_thread(self._make_folders)
         self._client = await self._exit_stack.enter_async_context(self._new_client())
+        await self.ledger.start()
         async with self._lock, self.ledger.locked_from_loop():
             await asyncio.to_thread(self._uploads.claim)
             await self._abort_dead_uploads()
             await self._undo_interrupted_commits()
-            published = await self._published_bytes()
-            reserved = await asyncio.to_thread(self.ledger.reserved_total)
-            await asyncio.to_thread(self.ledger.write, published + reserved)
+            await self.ledger.recount(await self._published_bytes())
 
     async def close(self) -> None:
         """Abort this instance's uploads still marked, close the client, let threads end.
@@ -575,6 +576,7 @@ class S3UploadStore:
             self.flush_executor.shutdown(wait=False)
             await self._exit_stack.aclose()
             self._client = None
+            await self.ledger.stop()
             await asyncio.to_thread(partial(self._uploads.release, keep_files=keep_marks))
 
     async def check_reachable(self) -> bool:
@@ -666,7 +668,7 @@ class S3UploadStore:
     ) -> list[list[StoredFile] | BaseException]:
         """Complete every request's uploads at once under one journal, which a restart uses
         to undo a crash; run under the ledger's exclusive lock."""
-        used = await asyncio.to_thread(self.ledger.read)
+        used = await self.ledger.total()
         outcomes: list[list[StoredFile] | BaseException] = []
         incoming = 0
         for uploads in group:
@@ -694,16 +696,19 @@ class S3UploadStore:
         )
         published = iter(results)
         outcomes = [next(published) if isinstance(o, list) else o for o in outcomes]
-        failed = [
-            size
+        public = [
+            upload
             for uploads, outcome in zip(group, outcomes, strict=True)
-            if isinstance(outcome, BaseException)
-            and not isinstance(outcome, InsufficientStorageError)
-            for size in [sum(upload.size - upload.reserved for upload in uploads)]
+            if isinstance(outcome, list)
+            for upload in uploads
         ]
         try:
-            await asyncio.to_thread(self.ledger.write, used + incoming - sum(failed))
-        except OSError:
+            await self.ledger.record_publication(
+                used,
+                published=sum(upload.size for upload in public),
+                consumed=sum(upload.reserved for upload in public),
+            )
+        except (OSError, StorageUnavailableError):
             # The objects are out; the next start recounts the ledger from the listing.
             log.exception("Recording a commit in the usage ledger failed")
         unremoved = [
@@ -817,9 +822,8 @@ class S3UploadStore:
                 return False
             await self._remove(name)
             try:
-                used = await asyncio.to_thread(self.ledger.read)
-                await asyncio.to_thread(self.ledger.write, max(used - found[0].size, 0))
-            except OSError:
+                await self.ledger.record_deletion(found[0].size)
+            except (OSError, StorageUnavailableError):
                 log.exception("Recording the deletion of %s in the usage ledger failed", name)
             return True
 
