@@ -26,7 +26,7 @@ from quart_app.users_store import DEMO_USERS
 
 from .support.app_settings import API_KEY, DEMO_PASSWORD
 from .support.live_server import PROJECT_ROOT, ServerProcess, quart_app_server
-from .support.raw_http import WAIT_SECONDS
+from .support.raw_http import WAIT_SECONDS, multipart, read_raw_response, request_head
 from .support.seaweedfs import SeaweedFS
 from .support.sign_in import csrf_token_in, http_sign_in
 from .support.upload_backends import UploadBackend
@@ -91,16 +91,18 @@ def shared_store(tmp_path: Path, seaweedfs: SeaweedFS) -> UploadBackend:
     return UploadBackend.s3(tmp_path / "unused", seaweedfs)
 
 
-@pytest.fixture
-def hosts(tmp_path: Path, postgres_url: str, shared_store: UploadBackend) -> Iterator[Hosts]:
-    """Hosts A and B, started together on an empty database and an empty store."""
+@contextlib.contextmanager
+def two_hosts(
+    tmp_path: Path, postgres_url: str, shared_store: UploadBackend, **settings: str
+) -> Iterator[Hosts]:
+    """Hosts A and B with ``settings``, started together on an empty database and store."""
     folders = [tmp_path / "host-a", tmp_path / "host-b"]
     envs = []
     for folder in folders:
         folder.mkdir()
         envs.append(
             shared_store.server_env(
-                folder, DATABASE_URL=postgres_url, SECRET_KEY=SHARED_SECRET_KEY
+                folder, DATABASE_URL=postgres_url, SECRET_KEY=SHARED_SECRET_KEY, **settings
             )
         )
     with serving_together(envs, [folder / "server.log" for folder in folders]) as servers:
@@ -109,6 +111,13 @@ def hosts(tmp_path: Path, postgres_url: str, shared_store: UploadBackend) -> Ite
             for folder, env, server in zip(folders, envs, servers, strict=True)
         )
         yield a, b
+
+
+@pytest.fixture
+def hosts(tmp_path: Path, postgres_url: str, shared_store: UploadBackend) -> Iterator[Hosts]:
+    """Hosts A and B, started together on an empty database and an empty store."""
+    with two_hosts(tmp_path, postgres_url, shared_store) as both:
+        yield both
 
 
 async def signed_in_as(host: Host, session: str) -> str | None:
@@ -258,3 +267,93 @@ async def test_a_user_added_on_one_host_signs_in_on_the_other(hosts: Hosts) -> N
             assert (answer.status_code, answer.json()["joined_on"]) == (200, "1979-08-17")
     session = await sign_in(b, "brian")
     assert await signed_in_as(a, session) == "brian"
+
+
+QUOTA = 20 * MIB
+FILE_SIZE = 2 * MIB
+
+
+async def post_file(host: Host, content: bytes, *, cut: bool) -> int | None:
+    """POST ``content`` as one file to ``host``; its status, or None when ``cut`` (the client
+    goes away halfway through the body)."""
+    port = host.server.port
+    body = multipart((f"burst-{len(content)}.bin", content))
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request_head(port, length=len(body), api_key=API_KEY))
+        if cut:
+            writer.write(body[: len(body) // 2])
+            await writer.drain()
+            return None
+        writer.write(body)
+        await writer.drain()
+        return (await read_raw_response(reader)).status
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def test_uploads_split_over_both_hosts_never_exceed_the_quota_together(
+    tmp_path: Path, postgres_url: str, shared_store: UploadBackend
+) -> None:
+    with two_hosts(tmp_path, postgres_url, shared_store, UPLOAD_QUOTA=str(QUOTA)) as (a, b):
+        # 32 at once, 16 per host, 64 MiB for a quota of 20; every eighth client goes away.
+        statuses = await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    post_file(a if i % 2 else b, os.urandom(FILE_SIZE), cut=i % 8 == 7)
+                    for i in range(32)
+                )
+            ),
+            timeout=120,
+        )
+        answered = [status for status in statuses if status is not None]
+        assert len(answered) == 28
+        assert set(answered) <= {201, 507}, statuses
+        async with a.client() as on_a, b.client() as on_b:
+            stored = await listed(on_a)
+            assert await listed(on_b) == stored
+            assert len(stored) == answered.count(201)
+            assert 1 <= len(stored) <= QUOTA // FILE_SIZE
+            assert sum(entry["size"] for entry in stored) <= QUOTA
+            assert sorted(shared_store.stored()) == sorted(entry["name"] for entry in stored)
+
+            # Nothing stays reserved by the cut, refused or finished uploads: exactly the room
+            # left is taken, by either host, and not a byte more.
+            room = QUOTA - sum(entry["size"] for entry in stored)
+            if room:
+                assert await post_file(b, os.urandom(room), cut=False) == 201
+            assert await post_file(a, b"x", cut=False) == 507
+
+            # Deleting through one host gives the room back to the other.
+            for entry in await listed(on_b):
+                assert (await on_b.delete(entry["url"], headers=API)).status_code == 204
+        assert await post_file(a, os.urandom(QUOTA), cut=False) == 201
+        assert await post_file(b, b"x", cut=False) == 507
+
+
+async def test_a_resumable_uploads_reservation_counts_on_the_other_host_until_released(
+    tmp_path: Path, postgres_url: str, shared_store: UploadBackend
+) -> None:
+    with two_hosts(tmp_path, postgres_url, shared_store, UPLOAD_QUOTA=str(QUOTA)) as (a, b):
+        async with a.client() as on_a:
+            created = await on_a.post(
+                "/files/",
+                headers={
+                    "X-API-Key": API_KEY,
+                    "Tus-Resumable": "1.0.0",
+                    "Upload-Length": str(QUOTA - MIB),
+                },
+            )
+            assert created.status_code == 201, created.text
+            location = created.headers["location"]
+            # The reservation holds on host B too.
+            assert await post_file(b, os.urandom(2 * MIB), cut=False) == 507
+            assert await post_file(b, os.urandom(MIB), cut=False) == 201
+            terminated = await on_a.delete(
+                location, headers={"X-API-Key": API_KEY, "Tus-Resumable": "1.0.0"}
+            )
+            assert terminated.status_code == 204
+        assert await post_file(b, os.urandom(QUOTA - MIB), cut=False) == 201
+        assert await post_file(a, b"x", cut=False) == 507
