@@ -142,15 +142,13 @@ class SharedLedger(UsageLedger):
         assert self._loop is not None, "SharedLedger.start() has not been awaited"
         return asyncio.run_coroutine_threadsafe(work, self._loop).result()
 
-    def _queries(self) -> Queries:
-        """The lock holder's connection while the lock is held, else the pool."""
-        return self._held if self._held is not None else self._db
-
     # The total
 
     async def total(self) -> int:
+        return await self._total_from(self._locked_queries())
+
+    async def _total_from(self, queries: Queries) -> int:
         with _unavailable_as_storage_error():
-            queries = self._queries()
             published = await queries.fetch_one(
                 "SELECT published FROM upload_usage WHERE store = ?", self.store
             )
@@ -168,7 +166,8 @@ class SharedLedger(UsageLedger):
         return self._on_loop(self.total())
 
     def read_shared(self) -> int:
-        return self._on_loop(self.total())
+        # Not on the lock holder's connection, which only its holder may use.
+        return self._on_loop(self._total_from(self._db))
 
     def write(self, total: int) -> None:
         raise NotImplementedError("the shared ledger records changes, not totals")

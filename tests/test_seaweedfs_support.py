@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import tempfile
 import uuid
 import zlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from .support.seaweedfs import SeaweedFS, s3_client
+from .support.seaweedfs import SeaweedFS, running_seaweedfs, s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -275,3 +277,14 @@ def test_metadata_and_tags_can_be_set_after_completion(
     assert (got["Body"].read(), got["Metadata"]) == (b"body", {"sha256": digest})
     tags = seaweedfs_s3.get_object_tagging(Bucket=seaweedfs.bucket, Key=key)["TagSet"]
     assert tags == [{"Key": "sha256", "Value": digest}]
+
+
+def test_a_stopped_server_leaves_nothing_behind() -> None:
+    with running_seaweedfs() as store:
+        folder = store.folder
+        grpc_port = int(store.endpoint_url.rsplit(":", 1)[1]) + 10000
+        made = list(Path(tempfile.gettempdir()).glob(f"seaweedfs-*-grpc-{grpc_port}.sock"))
+    left = list(Path(tempfile.gettempdir()).glob(f"seaweedfs-*-grpc-{grpc_port}.sock"))
+    assert made, "weed makes its gRPC sockets in the temp folder (or this test is moot)"
+    assert (left, folder.exists()) == ([], False)
+    assert store.process.poll() is not None

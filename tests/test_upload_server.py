@@ -125,12 +125,14 @@ async def _serving(
         pytest.param((False, "local"), id="hypercorn"),
         pytest.param((True, "local"), id="adapted"),
         pytest.param((True, "s3"), id="adapted-s3", marks=pytest.mark.slow),
+        pytest.param((True, "s3-postgresql"), id="adapted-s3-postgresql", marks=pytest.mark.slow),
     ]
 )
 async def served(
     tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Served]:
-    """The app served by Hypercorn as it is, or adapted, storing locally or into S3."""
+    """The app served by Hypercorn as it is, or adapted, storing locally or into S3 (with the
+    quota's ledger in the folder, or in PostgreSQL)."""
     adapted, store = request.param
     backend = upload_backend_for(store, tmp_path / "uploads", request, monkeypatch)
     async with hypercorn_serving(tmp_path, adapted=adapted, backend=backend) as running:

@@ -217,8 +217,18 @@ def running_seaweedfs(*, bucket: str = DEFAULT_BUCKET) -> Iterator[SeaweedFS]:
             yield replace(store, start_seconds=time.monotonic() - started)
         finally:
             stop(process)
+            _remove_grpc_sockets(ports)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_grpc_sockets(ports: list[int]) -> None:
+    """Remove the sockets `weed` makes in the system's temp folder beside each gRPC port
+    (``seaweedfs-master-grpc-PORT.sock`` ...) and leaves there when it stops."""
+    temp = Path(tempfile.gettempdir())
+    for port in ports:
+        for leftover in temp.glob(f"seaweedfs-*-grpc-{port + _GRPC_OFFSET}.sock"):
+            leftover.unlink(missing_ok=True)
 
 
 def _start(command: tuple[str, ...], folder: Path) -> subprocess.Popen[bytes]:

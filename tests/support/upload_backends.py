@@ -1,4 +1,5 @@
-"""The upload stores a test can run against: the local folder, or S3 on a real SeaweedFS.
+"""The upload stores a test can run against: the local folder, S3 on a real SeaweedFS, or S3 with
+the quota's ledger in PostgreSQL (as several hosts run).
 
 A test that takes the `upload_backend` fixture runs once per store; what it checks of the
 store (what is published, what is still being received) it asks the backend, never the folder.
@@ -28,6 +29,7 @@ class UploadBackend:
     uploads: Path
     seaweedfs: SeaweedFS | None = None
     prefix: str = ""
+    database_url: str | None = None
     _client: S3Client | None = field(default=None, repr=False)
 
     @classmethod
@@ -36,17 +38,23 @@ class UploadBackend:
         return cls("local", uploads)
 
     @classmethod
-    def s3(cls, uploads: Path, seaweedfs: SeaweedFS) -> UploadBackend:
-        """The S3 store on ``seaweedfs``, under a prefix of its own."""
+    def s3(
+        cls, uploads: Path, seaweedfs: SeaweedFS, *, database_url: str | None = None
+    ) -> UploadBackend:
+        """The S3 store on ``seaweedfs``, under a prefix of its own; with ``database_url``
+        (PostgreSQL), its quota's ledger in that database."""
         prefix = f"test-{secrets.token_hex(6)}/"
-        return cls("s3", uploads, seaweedfs, prefix, s3_client(seaweedfs))
+        name = "s3-postgresql" if database_url else "s3"
+        return cls(name, uploads, seaweedfs, prefix, database_url, s3_client(seaweedfs))
 
     @property
     def settings(self) -> dict[str, Any]:
         """The app's settings for this store (beside UPLOAD_FOLDER = ``uploads``)."""
         if self.seaweedfs is None:
             return {"UPLOAD_STORAGE": "local"}
+        database = {"DATABASE_URL": self.database_url} if self.database_url else {}
         return {
+            **database,
             "UPLOAD_STORAGE": "s3",
             "S3_ENDPOINT_URL": self.seaweedfs.endpoint_url,
             "S3_BUCKET": self.seaweedfs.bucket,
@@ -113,11 +121,20 @@ def upload_backend_for(
     process's environment (for apps served in it) and starts the session's SeaweedFS."""
     if name == "local":
         return UploadBackend.local(uploads)
-    backend = UploadBackend.s3(uploads, request.getfixturevalue("seaweedfs"))
+    database_url = None
+    if name == "s3-postgresql":
+        database_url = request.getfixturevalue("postgres").fresh_database(request.node.name)
+    backend = UploadBackend.s3(
+        uploads, request.getfixturevalue("seaweedfs"), database_url=database_url
+    )
     for variable, value in backend.env.items():
         monkeypatch.setenv(variable, value)
     return backend
 
 
 # Each backend as a fixture parameter; S3's runs are left out of `make test-quick`.
-BACKEND_PARAMS = [pytest.param("local"), pytest.param("s3", marks=pytest.mark.slow)]
+BACKEND_PARAMS = [
+    pytest.param("local"),
+    pytest.param("s3", marks=pytest.mark.slow),
+    pytest.param("s3-postgresql", marks=pytest.mark.slow),
+]
