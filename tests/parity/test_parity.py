@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from examples.flask_app import create_app as create_flask_app
 from quart_app import create_app as create_quart_app
 
+from ..support.app_settings import API_KEY
 from .replay import comparable, parity_config, replay_flask, replay_quart
 from .table import ADDED_ENDPOINTS, INTENDED_DIFFERENCES, ROWS, Row
 
@@ -54,16 +55,78 @@ async def test_flask_and_quart_answer_alike(
     assert comparable(after, row) == comparable(before, row)
 
 
-def _schema(database: Path) -> list[tuple[str, str, str]]:
+API = {"X-API-Key": API_KEY, "Accept": "application/json"}
+# SQLite's rules for the affinity a declared column type gives (first match wins).
+_AFFINITIES = (
+    ("INT", "INTEGER"),
+    ("CHAR", "TEXT"),
+    ("CLOB", "TEXT"),
+    ("TEXT", "TEXT"),
+    ("BLOB", "BLOB"),
+    ("REAL", "REAL"),
+    ("FLOA", "REAL"),
+    ("DOUB", "REAL"),
+)
+
+
+def _affinity(declared: str) -> str:
+    upper = declared.upper()
+    found = (affinity for marker, affinity in _AFFINITIES if marker in upper)
+    return next(found, "NUMERIC" if upper else "BLOB")
+
+
+def _tables(database: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Each table's columns as SQLite keeps them: name, affinity, not null, default, key."""
     with contextlib.closing(sqlite3.connect(database)) as connection:
-        return connection.execute(
-            "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
-        ).fetchall()
+        names = [
+            str(row[0])
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        return {
+            name: [
+                (column, _affinity(declared), not_null, default, key)
+                for _, column, declared, not_null, default, key in connection.execute(
+                    f"PRAGMA table_info({name})"
+                )
+            ]
+            for name in names
+        }
 
 
-def test_both_apps_make_the_same_database(seeded_databases: dict[str, Path]) -> None:
-    """Served side by side (make serve, make serve-flask), the apps share one database file."""
-    assert _schema(seeded_databases["flask"]) == _schema(seeded_databases["quart"])
+def _indexes(database: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        return {str(row[0]) for row in rows}
+
+
+def test_both_apps_keep_their_users_alike_in_one_database(
+    seeded_databases: dict[str, Path],
+) -> None:
+    """Served side by side (make serve, make serve-flask), the apps share one database file:
+    every table and index the Flask original makes, the port makes alike (the port adds its
+    migrations' record and the tables several hosts share)."""
+    flask_tables = _tables(seeded_databases["flask"])
+    quart_tables = _tables(seeded_databases["quart"])
+    assert {name: quart_tables.get(name) for name in flask_tables} == flask_tables
+    assert _indexes(seeded_databases["flask"]) <= _indexes(seeded_databases["quart"])
+
+
+async def test_each_app_opens_the_database_the_other_made(
+    seeded_databases: dict[str, Path], tmp_path: Path
+) -> None:
+    for side, made_by in (("quart", "flask"), ("flask", "quart")):
+        (tmp_path / side).mkdir()
+        shutil.copy(seeded_databases[made_by], tmp_path / side / "users.sqlite3")
+    quart_app = create_quart_app(parity_config(tmp_path / "quart"))
+    async with quart_app.test_app():
+        client = quart_app.test_client()
+        answer = await client.get("/api/users/ada-lovelace", headers=API)
+        assert answer.status_code == 200
+        assert (await answer.get_json())["joined_on"] == "1843-09-01"
+    flask_app = create_flask_app(parity_config(tmp_path / "flask"))
+    flask_answer = flask_app.test_client().get("/api/users/ada-lovelace", headers=API)
+    assert flask_answer.status_code == 200
+    assert flask_answer.get_json()["joined_on"] == "1843-09-01"
 
 
 def _routes(app: Flask | Quart) -> set[tuple[str, str, str]]:
