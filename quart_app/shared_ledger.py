@@ -14,9 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
+import math
 import os
 import secrets
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -27,8 +37,11 @@ from .upload_engine import StorageUnavailableError
 from .upload_engine.durable_files import write_new
 from .upload_engine.errors import InsufficientStorageError
 from .upload_engine.ledger import UsageLedger
+from .upload_engine.stored_files import StoredFile, StoredPage
 
 T = TypeVar("T")
+
+log = logging.getLogger("quart_app.shared_ledger")
 
 _HOLDER_FILE: Final = ".holder"
 # Each worker's ledger holds at most one connection for the lock and one for a read.
@@ -36,7 +49,9 @@ _CONNECTIONS: Final = 2
 
 
 class SharedLedger(UsageLedger):
-    """A store's ledger in PostgreSQL, named by ``store`` (its bucket and prefix)."""
+    """A store's ledger and catalog in PostgreSQL, named by ``store`` (bucket and prefix)."""
+
+    keeps_catalog = True
 
     def __init__(
         self, meta_dir: Path, *, quota: int | None, location: DatabaseLocation, store: str
@@ -172,29 +187,70 @@ class SharedLedger(UsageLedger):
     def write(self, total: int) -> None:
         raise NotImplementedError("the shared ledger records changes, not totals")
 
-    async def record_publication(self, used: int, published: int, consumed: int) -> None:
+    async def record_publication(
+        self, used: int, files: Sequence[StoredFile], consumed: int
+    ) -> None:
+        published = sum(file.size for file in files)
         with _unavailable_as_storage_error():
             async with self._locked_queries().transaction() as queries:
+                await queries.execute_many(_RECORD_FILE, [_row(self.store, f) for f in files])
                 await _add_published(queries, self.store, published)
                 await _add_reserved(queries, self.store, self._holder, -consumed)
         self.used = used + published - consumed
 
-    async def record_deletion(self, size: int) -> None:
-        with _unavailable_as_storage_error():
-            await _add_published(self._locked_queries(), self.store, -size)
-        self.used = max(self.used - size, 0)
-
-    async def recount(self, published: int) -> None:
-        reserved = await asyncio.to_thread(self.reserved_total)
+    async def record_deletion(self, file: StoredFile) -> None:
         with _unavailable_as_storage_error():
             async with self._locked_queries().transaction() as queries:
                 await queries.execute(
+                    "DELETE FROM stored_files WHERE store = ? AND name = ?", self.store, file.name
+                )
+                await _add_published(queries, self.store, -file.size)
+        self.used = max(self.used - file.size, 0)
+
+    async def recount(
+        self,
+        objects: Mapping[str, int],
+        record_of: Callable[[str], Awaitable[StoredFile | None]],
+    ) -> list[str]:
+        """Bring the catalog in line with the objects found now: forget the records whose
+        object is gone (a delete interrupted), adopt the objects the bucket has a record of
+        (stored before the catalog), and return the rest for removal (left by a delete or
+        a commit interrupted); then count."""
+        reserved = await asyncio.to_thread(self.reserved_total)
+        with _unavailable_as_storage_error():
+            queries = self._locked_queries()
+            rows = await queries.fetch(
+                "SELECT name, size FROM stored_files WHERE store = ?", self.store
+            )
+        recorded = {str(name): int(size) for name, size in rows}
+        gone = [name for name in recorded if name not in objects]
+        adopted, orphans = [], []
+        for name in (name for name in objects if name not in recorded):
+            record = await record_of(name)
+            if record is None:
+                orphans.append(name)
+            else:
+                adopted.append(record)
+        if gone:
+            log.warning("Forgetting %d stored files whose objects are gone", len(gone))
+        if adopted:
+            log.warning("Adding %d stored files from their records in the bucket", len(adopted))
+        published = sum(size for name, size in recorded.items() if name in objects)
+        published += sum(file.size for file in adopted)
+        with _unavailable_as_storage_error():
+            async with queries.transaction() as changes:
+                await changes.execute_many(
+                    "DELETE FROM stored_files WHERE store = ? AND name = ?",
+                    [(self.store, name) for name in gone],
+                )
+                await changes.execute_many(_RECORD_FILE, [_row(self.store, f) for f in adopted])
+                await changes.execute(
                     "INSERT INTO upload_usage (store, published) VALUES (?, ?)"
                     " ON CONFLICT (store) DO UPDATE SET published = excluded.published",
                     self.store,
                     published,
                 )
-                await queries.execute(
+                await changes.execute(
                     "INSERT INTO upload_reservations (store, holder, reserved) VALUES (?, ?, ?)"
                     " ON CONFLICT (store, holder) DO UPDATE SET reserved = excluded.reserved",
                     self.store,
@@ -202,6 +258,31 @@ class SharedLedger(UsageLedger):
                     reserved,
                 )
         await self.total()
+        return orphans
+
+    async def describe(self, name: str) -> StoredFile | None:
+        with _unavailable_as_storage_error():
+            row = await self._db.fetch_one(f"{_SELECT_FILES} AND name = ?", self.store, name)
+        return None if row is None else _stored_file(row)
+
+    async def page(self, page: int, per_page: int) -> StoredPage:
+        with _unavailable_as_storage_error():
+            rows = await self._db.fetch(
+                f"{_SELECT_FILES} ORDER BY created DESC, name LIMIT ? OFFSET ?",
+                self.store,
+                per_page,
+                (page - 1) * per_page,
+            )
+            counted = await self._db.fetch_one(
+                "SELECT COUNT(*) FROM stored_files WHERE store = ?", self.store
+            )
+        total = int(counted[0]) if counted else 0
+        return StoredPage(
+            files=[_stored_file(row) for row in rows],
+            page=page,
+            pages=max(math.ceil(total / per_page), 1),
+            total=total,
+        )
 
     def reserve_blocking(self, extra_bytes: int, record: Any) -> None:
         with self.locked():
@@ -219,6 +300,45 @@ class SharedLedger(UsageLedger):
     def _locked_queries(self) -> LockedConnection:
         assert self._held is not None, "the ledger's lock is not held"
         return self._held
+
+
+_SELECT_FILES: Final = (
+    "SELECT name, original_name, size, sha256, content_type, created FROM stored_files"
+    " WHERE store = ?"
+)
+# A record whose object was lost to a crash may hold the name a new file now takes.
+_RECORD_FILE: Final = (
+    "INSERT INTO stored_files"
+    " (store, name, original_name, size, sha256, content_type, created)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (store, name) DO UPDATE SET original_name = excluded.original_name,"
+    " size = excluded.size, sha256 = excluded.sha256, content_type = excluded.content_type,"
+    " created = excluded.created"
+)
+
+
+def _row(store: str, file: StoredFile) -> tuple[object, ...]:
+    return (
+        store,
+        file.name,
+        file.original_name,
+        file.size,
+        file.sha256,
+        file.content_type,
+        file.created,
+    )
+
+
+def _stored_file(row: Sequence[Any]) -> StoredFile:
+    name, original_name, size, sha256, content_type, created = row
+    return StoredFile(
+        name=str(name),
+        original_name=str(original_name),
+        size=int(size),
+        sha256=str(sha256),
+        content_type=str(content_type),
+        created=float(created),
+    )
 
 
 async def _add_published(queries: Queries, store: str, change: int) -> None:

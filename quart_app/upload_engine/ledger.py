@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import ClassVar, Final
 
 from .cancel_safe import acquire_in_thread
 from .durable_files import full_disk_as_507, write_in_place
 from .errors import InsufficientStorageError
+from .stored_files import StoredFile, StoredPage
 from .temp_files import InFlightBytes
 
 META_DIR: Final = ".meta"
@@ -28,6 +29,10 @@ _USAGE_FILE: Final = ".usage"
 
 class UsageLedger:
     """Bytes used and reserved in a store, read and written under the folder's lock."""
+
+    # Whether the ledger also keeps the published files' records, which the store then
+    # reads and lists from it (``describe``, ``page``) rather than from beside the files.
+    keeps_catalog: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -100,20 +105,39 @@ class UsageLedger:
         """The ledger's total, read now; call under the exclusive lock."""
         return await asyncio.to_thread(self.read)
 
-    async def record_publication(self, used: int, published: int, consumed: int) -> None:
-        """Record files of ``published`` bytes made public, whose reservations of ``consumed``
-        bytes they take over; ``used`` is the total read under this same hold of the lock."""
+    async def record_publication(
+        self, used: int, files: Sequence[StoredFile], consumed: int
+    ) -> None:
+        """Record ``files`` made public, which take over reservations of ``consumed`` bytes;
+        ``used`` is the total read under this same hold of the lock."""
+        published = sum(file.size for file in files)
         await asyncio.to_thread(self.write, used + published - consumed)
 
-    async def record_deletion(self, size: int) -> None:
-        """Record a published file of ``size`` bytes deleted; under the exclusive lock."""
-        await asyncio.to_thread(lambda: self.write(max(self.read() - size, 0)))
+    async def record_deletion(self, file: StoredFile) -> None:
+        """Record a published file deleted; under the exclusive lock."""
+        await asyncio.to_thread(lambda: self.write(max(self.read() - file.size, 0)))
 
-    async def recount(self, published: int) -> None:
-        """Set the ledger from the bytes published, counted now, and the reservations of
-        this state folder's uploads; under the exclusive lock."""
+    async def recount(
+        self,
+        objects: Mapping[str, int],
+        record_of: Callable[[str], Awaitable[StoredFile | None]],
+    ) -> list[str]:
+        """Set the ledger from the published files found now (``objects``: their sizes by
+        name) and the reservations of this state folder's uploads; under the exclusive lock.
+        ``record_of`` reads a file's record where the store keeps it (a catalog adopts
+        files it lacks by it); the names of files the store should remove, found neither
+        recorded nor adoptable (none here: the store's own records say what it holds)."""
         reserved = await asyncio.to_thread(self.reserved_total)
-        await asyncio.to_thread(self.write, published + reserved)
+        await asyncio.to_thread(self.write, sum(objects.values()) + reserved)
+        return []
+
+    async def describe(self, name: str) -> StoredFile | None:
+        """The catalog's record of ``name`` (a catalog only)."""
+        raise NotImplementedError
+
+    async def page(self, page: int, per_page: int) -> StoredPage:
+        """The catalog's records, newest first, a page at a time (a catalog only)."""
+        raise NotImplementedError
 
     def exceeds_quota(self, used: int, incoming: int) -> bool:
         """Whether ``incoming`` more bytes on top of ``used`` break the quota."""

@@ -4,6 +4,8 @@ them, all or none; the quota ledger and the marks of uploads in progress stay in
 Layout in the bucket, under the prefix: published objects at the top and, for each,
 ``.meta/<name>.json`` (its ``StoredFile``), written before the object is completed, since the
 whole file's SHA-256 is known only after its last part, too late for the object's own metadata.
+A ledger that keeps a catalog (several hosts' ledger in PostgreSQL) holds those records instead,
+written in the same transaction as the commit's entry, and the listing comes from it.
 Layout of the state folder: ``.meta/`` holds the ledger shared with the local store's code
 (``.lock``, ``.usage``) and commit journals; ``.s3-uploads/`` holds one small file per
 multipart upload in progress, owned by the store instance that created it (see
@@ -559,7 +561,10 @@ class S3UploadStore:
             await asyncio.to_thread(self._uploads.claim)
             await self._abort_dead_uploads()
             await self._undo_interrupted_commits()
-            await self.ledger.recount(await self._published_bytes())
+            objects = {name: size for _, name, size in await self._list_objects()}
+            for name in await self.ledger.recount(objects, self._record_in_bucket):
+                log.warning("Removing %s: an object no record describes", name)
+                await self._remove(name)
 
     async def close(self) -> None:
         """Abort this instance's uploads still marked, close the client, let threads end.
@@ -697,20 +702,29 @@ class S3UploadStore:
         published = iter(results)
         outcomes = [next(published) if isinstance(o, list) else o for o in outcomes]
         public = [
-            upload
+            (upload, file)
             for uploads, outcome in zip(group, outcomes, strict=True)
             if isinstance(outcome, list)
-            for upload in uploads
+            for upload, file in zip(uploads, outcome, strict=True)
         ]
         try:
             await self.ledger.record_publication(
                 used,
-                published=sum(upload.size for upload in public),
-                consumed=sum(upload.reserved for upload in public),
+                files=[file for _, file in public],
+                consumed=sum(upload.reserved for upload, _ in public),
             )
-        except (OSError, StorageUnavailableError):
-            # The objects are out; the next start recounts the ledger from the listing.
-            log.exception("Recording a commit in the usage ledger failed")
+        except (OSError, StorageUnavailableError) as error:
+            if not self.ledger.keeps_catalog:
+                # The objects are out; the next start recounts the ledger from the listing.
+                log.exception("Recording a commit in the usage ledger failed")
+            else:
+                # Files the catalog does not list are not published: take them back (the
+                # journal stays for the next start if that fails too).
+                log.warning("Recording a commit in the catalog failed: %r", error)
+                failed: BaseException = StorageUnavailableError()
+                if not await self._remove_all([file.name for _, file in public]):
+                    failed = _RemovalFailedError(failed)
+                outcomes = [failed if isinstance(o, list) else o for o in outcomes]
         unremoved = [
             upload.name
             for uploads, outcome in zip(group, outcomes, strict=True)
@@ -761,8 +775,9 @@ class S3UploadStore:
         raise errors[0]
 
     async def _publish_one(self, upload: S3IncomingFile, file: StoredFile) -> None:
-        # Metadata first: a published object always has it.
-        await self._put_metadata(file)
+        # Metadata first: a published object always has it (a catalog records it after).
+        if not self.ledger.keeps_catalog:
+            await self._put_metadata(file)
         with _as_storage_errors("completing an upload"):
             await self.client.complete_multipart_upload(
                 Bucket=self.settings.bucket,
@@ -820,9 +835,18 @@ class S3UploadStore:
             found = await self._head(name)
             if found is None:
                 return False
+            if self.ledger.keeps_catalog:
+                # Out of the catalog first: it is deleted then, and an object left behind is
+                # unlisted, and removed by the next start.
+                await self.ledger.record_deletion(found[0])
+                try:
+                    await self._remove(name)
+                except UploadError:
+                    log.exception("Removing %s failed; the next start will", name)
+                return True
             await self._remove(name)
             try:
-                await self.ledger.record_deletion(found[0].size)
+                await self.ledger.record_deletion(found[0])
             except (OSError, StorageUnavailableError):
                 log.exception("Recording the deletion of %s in the usage ledger failed", name)
             return True
@@ -830,6 +854,8 @@ class S3UploadStore:
     async def list_page(self, page: int, per_page: int) -> StoredPage:
         """Stored files, newest first, ``per_page`` at a time (pages count from 1)."""
         page, per_page = max(page, 1), max(per_page, 1)
+        if self.ledger.keeps_catalog:
+            return await self.ledger.page(page, per_page)
         objects = await self._list_objects()
         objects.sort(key=lambda item: (-item[0], item[1]))
         window = objects[(page - 1) * per_page : page * per_page]
@@ -953,10 +979,15 @@ class S3UploadStore:
         return True
 
     async def _remove(self, name: str) -> None:
-        # The object first: metadata without its object is never listed.
+        # The object first: metadata without its object is never listed. With a catalog, the
+        # record first: an object without one is what the next start removes, where a record
+        # in the bucket would have it adopted again.
+        keys = [self.key(name), self._meta_key(name)]
+        if self.ledger.keeps_catalog:
+            keys.reverse()
         with _as_storage_errors("deleting"):
-            await self.client.delete_object(Bucket=self.settings.bucket, Key=self.key(name))
-            await self.client.delete_object(Bucket=self.settings.bucket, Key=self._meta_key(name))
+            for key in keys:
+                await self.client.delete_object(Bucket=self.settings.bucket, Key=key)
 
     async def _put_metadata(self, file: StoredFile) -> None:
         with _as_storage_errors("writing metadata"):
@@ -987,6 +1018,12 @@ class S3UploadStore:
         return stored, found[0], found[1]
 
     async def _metadata(self, name: str) -> StoredFile | None:
+        if self.ledger.keeps_catalog:
+            return await self.ledger.describe(name)
+        return await self._record_in_bucket(name)
+
+    async def _record_in_bucket(self, name: str) -> StoredFile | None:
+        """The record kept beside the object ``name`` in the bucket, or ``None``."""
         with _as_storage_errors("reading metadata"):
             answer = await _missing_as_none(
                 self.client.get_object(Bucket=self.settings.bucket, Key=self._meta_key(name))
@@ -1010,9 +1047,6 @@ class S3UploadStore:
                     if is_stored_name(name):
                         found.append((item["LastModified"].timestamp(), name, item["Size"]))
         return found
-
-    async def _published_bytes(self) -> int:
-        return sum(size for _, _, size in await self._list_objects())
 
 
 class _RemovalFailedError(Exception):

@@ -27,7 +27,7 @@ from quart_app.upload_engine import (
 from quart_app.upload_engine.ledger import META_DIR
 
 from ..support.postgres import PostgresServer, running_postgres
-from ..support.seaweedfs import SeaweedFS
+from ..support.seaweedfs import SeaweedFS, s3_client
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -238,3 +238,70 @@ async def test_a_database_that_stops_answering_publishes_nothing(
         assert await a.used_bytes() == MIB
     finally:
         await a.close()
+
+
+def _keys(seaweedfs: SeaweedFS, prefix: str) -> list[str]:
+    listed = s3_client(seaweedfs).list_objects_v2(Bucket=seaweedfs.bucket, Prefix=prefix)
+    return sorted(item.get("Key", "").removeprefix(prefix) for item in listed.get("Contents", []))
+
+
+async def test_the_listing_comes_from_the_database_newest_first(
+    two_hosts: tuple[S3UploadStore, S3UploadStore], seaweedfs: SeaweedFS, prefix: str
+) -> None:
+    a, b = two_hosts
+    names = [await _store(a if i % 2 else b, f"{i}.bin", 1000 + i) for i in range(3)]
+    first = await b.list_page(1, 2)
+    second = await a.list_page(2, 2)
+    assert (first.total, first.pages, second.page) == (3, 2, 2)
+    assert [f.name for f in first.files + second.files] == names[::-1]
+    assert [f.size for f in second.files] == [1000]
+    described = await a.get(names[2])
+    assert described is not None and described.size == 1002
+    assert described.original_name == "2.bin"
+    # The records live in the database alone: the bucket holds the files and nothing else.
+    assert _keys(seaweedfs, prefix) == sorted(names)
+
+
+async def test_files_stored_before_the_database_kept_the_records_are_adopted(
+    seaweedfs: SeaweedFS, prefix: str, postgres_url: str, tmp_path: Path
+) -> None:
+    settings = _host(tmp_path / "a", seaweedfs, prefix, postgres_url, quota=None).settings
+    before = S3UploadStore(tmp_path / "before", settings, fsync=False)
+    await before.prepare()
+    try:
+        kept = await _store(before, "kept.bin", 2000)
+    finally:
+        await before.close()
+    after = _host(tmp_path / "a", seaweedfs, prefix, postgres_url, quota=None)
+    await after.prepare()
+    try:
+        listed = await after.list_page(1, 10)
+        assert [(f.name, f.original_name, f.size) for f in listed.files] == [
+            (kept, "kept.bin", 2000)
+        ]
+        assert await after.used_bytes() == 2000
+    finally:
+        await after.close()
+
+
+async def test_a_start_forgets_lost_objects_and_removes_unrecorded_ones(
+    seaweedfs: SeaweedFS, prefix: str, postgres_url: str, tmp_path: Path
+) -> None:
+    a = _host(tmp_path / "a", seaweedfs, prefix, postgres_url, quota=None)
+    await a.prepare()
+    try:
+        lost, kept = await _store(a, "lost.bin", 100), await _store(a, "kept.bin", 200)
+    finally:
+        await a.close()
+    client = s3_client(seaweedfs)
+    # As an interrupted delete and an interrupted commit would leave them.
+    client.delete_object(Bucket=seaweedfs.bucket, Key=prefix + lost)
+    client.put_object(Bucket=seaweedfs.bucket, Key=prefix + "stray-0123456789ab.bin", Body=b"x")
+    again = _host(tmp_path / "a", seaweedfs, prefix, postgres_url, quota=None)
+    await again.prepare()
+    try:
+        assert [f.name for f in (await again.list_page(1, 10)).files] == [kept]
+        assert await again.used_bytes() == 200
+        assert _keys(seaweedfs, prefix) == [kept]
+    finally:
+        await again.close()
