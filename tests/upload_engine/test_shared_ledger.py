@@ -230,10 +230,14 @@ async def test_a_database_that_stops_answering_publishes_nothing(
             with pytest.raises(StorageUnavailableError) as refused:
                 await a.commit([upload])
             assert refused.value.status == 503
-            assert (await a.list_page(1, 10)).total == 0
+            assert _keys(seaweedfs, prefix) == []
             assert a.in_flight_bytes == 0
+            # The listing is the database's too: it does not answer either.
+            with pytest.raises(StorageUnavailableError):
+                await a.list_page(1, 10)
         finally:
             own_postgres.start()
+        assert (await a.list_page(1, 10)).total == 0
         await _store(a, "after.bin", MIB)
         assert await a.used_bytes() == MIB
     finally:
