@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import cast
 
 import click
@@ -88,8 +90,9 @@ async def _add_user(
 def init_db_command(info: ScriptInfo) -> None:
     """Create the database and add the demo users that are missing."""
     app = info.load_app()
-    added = asyncio.run(_init_db(app))
     where = database_location_from(app.config).describe()
+    with _database_errors_as_messages(where):
+        added = asyncio.run(_init_db(app))
     click.echo(f"Database ready at {where} ({added} demo users added).")
 
 
@@ -113,8 +116,24 @@ def add_user_command(
 ) -> None:
     """Add a user with a hashed password."""
     app = info.load_app()
+    where = database_location_from(app.config).describe()
     try:
-        asyncio.run(_add_user(app, username, password, joined.date() if joined else None, awards))
+        with _database_errors_as_messages(where):
+            asyncio.run(
+                _add_user(app, username, password, joined.date() if joined else None, awards)
+            )
     except UserExistsError:
         raise click.ClickException(f"User {username!r} already exists.") from None
     click.echo(f"Added user {username}.")
+
+
+@contextmanager
+def _database_errors_as_messages(where: str) -> Iterator[None]:
+    """A database that does not answer, or is newer than the app, as one line, not a traceback."""
+    try:
+        yield
+    except DatabaseUnavailableError as error:
+        reason = error.__cause__ or error
+        raise click.ClickException(f"The database {where} does not answer ({reason}).") from None
+    except SchemaTooNewError as error:
+        raise click.ClickException(f"{str(error).capitalize()}.") from None

@@ -284,7 +284,7 @@ class SharedLedger(UsageLedger):
             total=total,
         )
 
-    def reserve_blocking(self, extra_bytes: int, record: Any) -> None:
+    def reserve_blocking(self, extra_bytes: int, record: Callable[[], None]) -> None:
         with self.locked():
             used = self.read()
             if extra_bytes > 0 and self.exceeds_quota(used, extra_bytes):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -43,3 +44,19 @@ def test_add_user_stores_a_hash_and_refuses_duplicates(tmp_path: Path) -> None:
     duplicate = runner.invoke(args=args)
     assert duplicate.exit_code != 0
     assert "already exists" in duplicate.output
+
+
+def test_a_database_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+    url = f"postgresql://app:s3cret@127.0.0.1:{dead_port}/site"
+    app = create_app(app_config(tmp_path, DATABASE_URL=url))
+    for args in (["init-db"], ["add-user", "brian", "--password", "pw"]):
+        result = app.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 1
+        assert result.output.startswith(
+            f"Error: The database postgresql://app:***@127.0.0.1:{dead_port}/site does not"
+            " answer ("
+        ), result.output
+        assert "s3cret" not in result.output
