@@ -24,3 +24,10 @@ class QuartApp(Quart):
             self.logger.error("Cannot start: %s", error)
             return
         super().log_exception(exception_info)
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The first error of the chain ``error`` was raised from: what to name in a message."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return error

@@ -12,7 +12,7 @@ import click
 from quart import Quart, current_app
 from quart.cli import ScriptInfo, pass_script_info
 
-from .application import StartupError
+from .application import StartupError, root_cause
 from .config import database_location_from
 from .database import DatabaseUnavailableError
 from .database.migrations import SchemaTooNewError
@@ -35,7 +35,7 @@ async def _open_store(app: Quart) -> UserStore:
     try:
         await store.open()
     except DatabaseUnavailableError as error:
-        reason = error.__cause__ or error
+        reason = root_cause(error)
         raise StartupError(
             f"the database {store.location.describe()} does not answer ({reason})"
         ) from error
@@ -133,7 +133,8 @@ def _database_errors_as_messages(where: str) -> Iterator[None]:
     try:
         yield
     except DatabaseUnavailableError as error:
-        reason = error.__cause__ or error
+        reason = root_cause(error)
         raise click.ClickException(f"The database {where} does not answer ({reason}).") from None
     except SchemaTooNewError as error:
-        raise click.ClickException(f"{str(error).capitalize()}.") from None
+        message = str(error)
+        raise click.ClickException(f"{message[:1].upper()}{message[1:]}.") from None

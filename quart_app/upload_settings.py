@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from quart import Quart, current_app
 
-from .application import StartupError
+from .application import StartupError, root_cause
 from .backpressure import install_backpressure
 from .config import database_location_from
 from .shared_ledger import SharedLedger
@@ -72,7 +72,8 @@ def upload_store_from(config: Mapping[str, Any]) -> FileStore[Any]:
     database = database_location_from(config)
     if database.kind != "postgresql":
         return S3UploadStore(folder, settings, quota=quota, fsync=fsync)
-    # Several hosts share the bucket through the database: the quota's ledger goes there too.
+    # Several hosts share the bucket through the database: the quota's ledger and the files'
+    # records go there too.
     ledger = SharedLedger(
         folder / META_DIR,
         quota=quota,
@@ -101,7 +102,7 @@ def init_app(app: Quart) -> None:
         try:
             await get_upload_store().prepare()
         except UploadError as error:
-            reason = error.__cause__ or error
+            reason = root_cause(error)
             raise StartupError(f"the upload store does not answer ({reason})") from error
         except OSError as error:
             raise StartupError(f"the upload folder cannot be prepared ({error})") from error
