@@ -11,8 +11,9 @@ the process life around it:
   after ``graceful_timeout`` less a margin answer 503 with Retry-After and leave nothing
   behind), and the master waits for *every* worker, killing only those still running
   well past the graceful timeout.
-- A worker that dies is replaced; one whose app cannot start (or that keeps dying as soon as
-  it starts) stops the server with an error.
+- A worker that dies is replaced. If the app cannot start in the first worker (or workers
+  keep dying as soon as they start), the server stops with an error; once it has served, a
+  worker whose app cannot start (a store down for a while) is tried again, backing off.
 - SIGTERM sent to a single worker restarts that worker gracefully.
 """
 
@@ -32,6 +33,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as EventType
 from typing import Any, Final
 
@@ -54,9 +56,12 @@ _EXIT_MARGIN: Final = 5.0
 # A worker that exits sooner than this after starting failed to start.
 _BOOT_SECONDS: Final = 5.0
 _BOOT_FAILURES: Final = 3
-# A worker whose app failed to start exits with this code (as Gunicorn's do): every worker
-# would fail alike, so the server stops at once.
+# A worker whose app failed to start exits with this code (as Gunicorn's do). Before any worker
+# has served, every worker would fail alike and the server stops at once; after, the failing
+# worker is tried again, first after _RETRY_FIRST seconds, at most every _RETRY_MOST.
 _BOOT_ERROR: Final = 3
+_RETRY_FIRST: Final = 1.0
+_RETRY_MOST: Final = 30.0
 _POLL_SECONDS: Final = 0.1
 
 log = logging.getLogger("quart_app.server")
@@ -87,13 +92,20 @@ def serve(config: Config, settings: Mapping[str, Any]) -> int:
         signum: signal.signal(signum, request_stop) for signum in (signal.SIGTERM, signal.SIGINT)
     }
     workers: dict[BaseProcess, float] = {}
+    # How many workers have started serving, ever: until one has, the app cannot start.
+    serving = context.Value("i", 0)
     exit_code = 0
     try:
         boot_failures = 0
+        refused_starts, retry_at, seen_serving = 0, 0.0, 0
         while not stop.is_set():
-            for _ in range(config.workers - len(workers)):
+            if serving.value != seen_serving:
+                seen_serving, refused_starts = serving.value, 0
+            for _ in range(config.workers - len(workers) if time.monotonic() >= retry_at else 0):
                 worker = context.Process(
-                    target=_run_worker, args=(config, sockets, stop), name="quart-app worker"
+                    target=_run_worker,
+                    args=(config, sockets, stop, serving),
+                    name="quart-app worker",
                 )
                 worker.start()
                 workers[worker] = time.monotonic()
@@ -106,10 +118,17 @@ def serve(config: Config, settings: Mapping[str, Any]) -> int:
                 log.warning("Worker %s exited with code %s", process.pid, process.exitcode)
                 lived = time.monotonic() - started
                 boot_failures = boot_failures + 1 if lived < _BOOT_SECONDS else 0
-                if process.exitcode == _BOOT_ERROR:
+                if process.exitcode == _BOOT_ERROR and serving.value == 0:
                     log.error("The app could not start; stopping (see the error above)")
                     exit_code = 1
                     stop.set()
+                elif process.exitcode == _BOOT_ERROR:
+                    # The others serve on; what it needs (a store, the database) may be back
+                    # soon, so its replacement tries again, less often the more it fails.
+                    refused_starts += 1
+                    delay = min(_RETRY_FIRST * 2 ** (refused_starts - 1), _RETRY_MOST)
+                    log.warning("A worker could not start; the next tries in %.0f s", delay)
+                    retry_at = time.monotonic() + delay
                 elif process.exitcode and boot_failures >= _BOOT_FAILURES:
                     log.error("Workers fail to start; stopping (see the errors above)")
                     exit_code = 1
@@ -161,8 +180,11 @@ def _stop_workers(workers: dict[BaseProcess, float], *, deadline: float) -> None
             process.join()
 
 
-def _run_worker(config: Config, sockets: Sockets, stop: EventType) -> None:
-    """One worker process: Hypercorn serving the app until the master or a SIGTERM says stop."""
+def _run_worker(
+    config: Config, sockets: Sockets, stop: EventType, serving: Synchronized[int]
+) -> None:
+    """One worker process: Hypercorn serving the app until the master or a SIGTERM says stop;
+    ``serving`` counts the workers whose app has started."""
     # Ctrl-C reaches every process of the terminal's group: the master alone decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Hypercorn would configure logging only once the app has started: its start-up is logged too.
@@ -170,6 +192,14 @@ def _run_worker(config: Config, sockets: Sockets, stop: EventType) -> None:
     hypercorn_adapters.install()
     module_name, _, attribute = APPLICATION.partition(":")
     app = getattr(importlib.import_module(module_name), attribute)
+
+    async def count_as_serving() -> None:
+        with serving.get_lock():
+            serving.value += 1
+
+    # Registered after the app's own: it runs once they all have succeeded.
+    app.before_serving(count_as_serving)
+
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     if config.worker_class == "uvloop":
         import uvloop
