@@ -117,7 +117,9 @@ def serve(config: Config, settings: Mapping[str, Any]) -> int:
                 process.join()
                 log.warning("Worker %s exited with code %s", process.pid, process.exitcode)
                 lived = time.monotonic() - started
-                boot_failures = boot_failures + 1 if lived < _BOOT_SECONDS else 0
+                if process.exitcode != _BOOT_ERROR:
+                    # Retried start failures are counted (and backed off) on their own.
+                    boot_failures = boot_failures + 1 if lived < _BOOT_SECONDS else 0
                 if process.exitcode == _BOOT_ERROR and serving.value == 0:
                     log.error("The app could not start; stopping (see the error above)")
                     exit_code = 1
